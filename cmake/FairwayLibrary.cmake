@@ -1,5 +1,7 @@
-# fairway_add_library(<name> SOURCES <src>... [DEPENDS <target>...] [FIND_DEPENDENCIES <args>...])
+# fairway_add_library(<name> [SOURCES <src>...] [DEPENDS <target>...] [FIND_DEPENDENCIES <args>...])
 #
+# Without SOURCES the library is header-only (an INTERFACE target). DEPENDS are linked publicly;
+# fairway::<other> dependencies are found again, from beside this package, by its installed config.
 # Gives every library the same shape: target fairway_<name>, alias and export name fairway::<name>,
 # public headers in libs/<name>/include/fairway/<name>/, version read once from version.hpp, its own
 # installed package (fairway-<name>-config.cmake + config-version.cmake) and a build-tree export.
@@ -21,17 +23,29 @@ function(fairway_add_library name)
   set(version "${CMAKE_MATCH_1}")
   set(FAIRWAY_${name}_VERSION "${version}" CACHE INTERNAL "")
 
-  add_library(${target} STATIC ${ARG_SOURCES})
-  add_library(fairway::${name} ALIAS ${target})
-  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name} VERSION ${version}
-                                             OUTPUT_NAME fairway_${name})
-  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${include_dir}>
-                                              $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-  target_compile_features(${target} PUBLIC cxx_std_20)
-  target_compile_options(${target} PRIVATE ${FAIRWAY_WARNING_FLAGS})
-  if(ARG_DEPENDS)
-    target_link_libraries(${target} PUBLIC ${ARG_DEPENDS})
+  if(ARG_SOURCES)
+    add_library(${target} STATIC ${ARG_SOURCES})
+    set(scope PUBLIC)
+    target_compile_options(${target} PRIVATE ${FAIRWAY_WARNING_FLAGS})
+    set_target_properties(${target} PROPERTIES VERSION ${version} OUTPUT_NAME fairway_${name})
+  else()
+    add_library(${target} INTERFACE)
+    set(scope INTERFACE)
   endif()
+  add_library(fairway::${name} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name})
+  target_include_directories(${target} ${scope} $<BUILD_INTERFACE:${include_dir}>
+                                                $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_compile_features(${target} ${scope} cxx_std_20)
+  set(FAIRWAY_INTERNAL_DEPENDENCIES "")
+  foreach(dep IN LISTS ARG_DEPENDS)
+    target_link_libraries(${target} ${scope} ${dep})
+    if(dep MATCHES "^fairway::(.+)$")
+      string(APPEND FAIRWAY_INTERNAL_DEPENDENCIES
+             "find_dependency(fairway-${CMAKE_MATCH_1} ${FAIRWAY_${CMAKE_MATCH_1}_VERSION} CONFIG "
+             "PATHS \"\${CMAKE_CURRENT_LIST_DIR}/..\" NO_DEFAULT_PATH)\n")
+    endif()
+  endforeach()
 
   set(package fairway-${name})
   set(config_dir "${CMAKE_INSTALL_LIBDIR}/cmake/${package}")

@@ -1,11 +1,11 @@
-#include <fairway/balancer/balancer.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <utility>
+
+#include <fairway/balancer/balancer.hpp>
 
 #include "pickers.hpp"
 
@@ -33,9 +33,9 @@ Status validate(const EndpointConfig& endpoint) {
     return Error{ErrorCode::kInvalidArgument, "endpoint id must not be empty"};
   }
   if (endpoint.weight < 1 || endpoint.weight > kMaxWeight) {
-    return Error{ErrorCode::kInvalidWeight, "endpoint '" + endpoint.id + "': weight " +
-                                                std::to_string(endpoint.weight) + " is not in [1, " +
-                                                std::to_string(kMaxWeight) + "]"};
+    return Error{ErrorCode::kInvalidWeight,
+                 "endpoint '" + endpoint.id + "': weight " + std::to_string(endpoint.weight) +
+                     " is not in [1, " + std::to_string(kMaxWeight) + "]"};
   }
   return {};
 }
@@ -171,8 +171,9 @@ void Balancer::publishLocked(std::optional<TimePoint> at) {
     available += e->available_ ? 1 : 0;
   }
   const std::size_t total = members_.size();
-  next->panic = config_.panic.threshold > 0 && total > 0 &&
-                static_cast<double>(available) < config_.panic.threshold * static_cast<double>(total);
+  next->panic =
+      config_.panic.threshold > 0 && total > 0 &&
+      static_cast<double>(available) < config_.panic.threshold * static_cast<double>(total);
   const bool includeAll = next->panic && config_.panic.mode == PanicConfig::Mode::kBalanceAll;
   const bool none = next->panic && config_.panic.mode == PanicConfig::Mode::kFail;
 
@@ -187,18 +188,21 @@ void Balancer::publishLocked(std::optional<TimePoint> at) {
       if (elapsed >= ramp.window) {
         e.ramping_ = false;
       } else {
-        const double progress = std::max(0.0, std::chrono::duration<double>(elapsed).count() /
-                                                  std::chrono::duration<double>(ramp.window).count());
+        const double progress =
+            std::max(0.0, std::chrono::duration<double>(elapsed).count() /
+                              std::chrono::duration<double>(ramp.window).count());
         factor = std::max(ramp.minWeightPercent / 100.0, std::pow(progress, 1.0 / ramp.aggression));
         const auto step = std::max<Clock::rep>(
             1, std::chrono::duration_cast<Clock::duration>(ramp.window).count() / ramp.steps);
         const Clock::rep sinceStart = std::max<Clock::rep>(0, elapsed.count());
-        const Clock::rep due = e.rampStart_.time_since_epoch().count() + (sinceStart / step + 1) * step;
+        const Clock::rep due =
+            e.rampStart_.time_since_epoch().count() + (sinceStart / step + 1) * step;
         nextRefresh = std::min(nextRefresh, due);
       }
     }
     const auto weight = static_cast<std::uint64_t>(std::max(
-        1.0, std::round(static_cast<double>(e.weight_) * static_cast<double>(kWeightScale) * factor)));
+        1.0,
+        std::round(static_cast<double>(e.weight_) * static_cast<double>(kWeightScale) * factor)));
     next->candidateOfMember[i] = static_cast<std::int32_t>(next->candidates.size());
     next->candidates.push_back({&e, weight});
     next->totalWeight += weight;
@@ -286,9 +290,13 @@ std::vector<EndpointStatus> Balancer::endpoints() const {
   return out;
 }
 
-std::size_t Balancer::size() const { return current().members.size(); }
+std::size_t Balancer::size() const {
+  return current().members.size();
+}
 
-bool Balancer::panicking() const { return current().panic; }
+bool Balancer::panicking() const {
+  return current().panic;
+}
 
 const std::vector<std::string>& algorithmNames() {
   static const std::vector<std::string> names = {

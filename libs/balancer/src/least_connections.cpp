@@ -28,8 +28,9 @@ class LeastConnections final : public Picker {
     indexOf_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
       const Candidate& c = snapshot.candidates[i];
-      entries_.push_back({static_cast<std::uint64_t>(std::max<std::int64_t>(0, c.endpoint->inFlight())),
-                          c.weight, i});
+      entries_.push_back(
+          {static_cast<std::uint64_t>(std::max<std::int64_t>(0, c.endpoint->inFlight())), c.weight,
+           i});
       heap_[i] = static_cast<std::uint32_t>(i);
       position_[i] = static_cast<std::uint32_t>(i);
       indexOf_.emplace(c.endpoint, static_cast<std::uint32_t>(i));
@@ -142,6 +143,8 @@ class LeastConnections final : public Picker {
 
 }  // namespace
 
-std::unique_ptr<Picker> makeLeastConnections() { return std::make_unique<LeastConnections>(); }
+std::unique_ptr<Picker> makeLeastConnections() {
+  return std::make_unique<LeastConnections>();
+}
 
 }  // namespace fairway::balancer

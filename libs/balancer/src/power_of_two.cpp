@@ -38,10 +38,10 @@ class PowerOfTwo final : public Picker {
     const Candidate& x = candidates[a];
     const Candidate& y = candidates[b];
     // x wins when x.weight / (x.inFlight + 1) >= y.weight / (y.inFlight + 1).
-    const auto lhs = static_cast<Uint128>(x.weight) *
-                     static_cast<std::uint64_t>(y.endpoint->inFlight() + 1);
-    const auto rhs = static_cast<Uint128>(y.weight) *
-                     static_cast<std::uint64_t>(x.endpoint->inFlight() + 1);
+    const auto lhs =
+        static_cast<Uint128>(x.weight) * static_cast<std::uint64_t>(y.endpoint->inFlight() + 1);
+    const auto rhs =
+        static_cast<Uint128>(y.weight) * static_cast<std::uint64_t>(x.endpoint->inFlight() + 1);
     return lhs >= rhs ? a : b;
   }
 
@@ -123,7 +123,9 @@ double EndpointAccess::decayedLatencyNs(const Endpoint& endpoint, TimePoint now,
   return value * std::exp(-elapsed / static_cast<double>(decay.count()));
 }
 
-std::unique_ptr<Picker> makePowerOfTwo() { return std::make_unique<PowerOfTwo>(nullptr); }
+std::unique_ptr<Picker> makePowerOfTwo() {
+  return std::make_unique<PowerOfTwo>(nullptr);
+}
 
 std::unique_ptr<Picker> makePeakEwma(const EwmaConfig& config) {
   return std::make_unique<PeakEwma>(nullptr, config);

@@ -41,8 +41,9 @@ struct Ring {
                           static_cast<double>(heaviest)));
       const std::uint64_t base = hashKey(snapshot.members[m]->id());
       for (std::int64_t r = 0; r < count; ++r) {
-        points.emplace_back(Random::mix(base + static_cast<std::uint64_t>(r) * 0x9e3779b97f4a7c15ULL),
-                            static_cast<std::uint32_t>(m));
+        points.emplace_back(
+            Random::mix(base + static_cast<std::uint64_t>(r) * 0x9e3779b97f4a7c15ULL),
+            static_cast<std::uint32_t>(m));
       }
     }
     std::sort(points.begin(), points.end());
@@ -77,7 +78,10 @@ class RingHash final : public Picker {
  public:
   RingHash(const HashConfig& config, const Snapshot* snapshot, std::shared_ptr<const Ring> ring,
            std::shared_ptr<std::atomic<std::int64_t>> inFlight)
-      : config_(config), snapshot_(snapshot), ring_(std::move(ring)), inFlight_(std::move(inFlight)) {}
+      : config_(config),
+        snapshot_(snapshot),
+        ring_(std::move(ring)),
+        inFlight_(std::move(inFlight)) {}
 
   // fairway::balancer::Picker
   std::unique_ptr<Picker> rebuild(const Snapshot& next) const override {

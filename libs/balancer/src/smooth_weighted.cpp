@@ -63,9 +63,9 @@ class SmoothWeighted final : public Picker {
 
  private:
   struct Group {
-    std::int64_t weight;   // each member's effective weight
-    std::int64_t current;  // current value of the members not yet picked this round
-    std::uint32_t cursor;  // first member not yet picked this round
+    std::int64_t weight;                 // each member's effective weight
+    std::int64_t current;                // current value of the members not yet picked this round
+    std::uint32_t cursor;                // first member not yet picked this round
     std::vector<std::uint32_t> members;  // candidate indices, ascending
   };
 
@@ -76,6 +76,8 @@ class SmoothWeighted final : public Picker {
 
 }  // namespace
 
-std::unique_ptr<Picker> makeSmoothWeighted() { return std::make_unique<SmoothWeighted>(); }
+std::unique_ptr<Picker> makeSmoothWeighted() {
+  return std::make_unique<SmoothWeighted>();
+}
 
 }  // namespace fairway::balancer

@@ -56,8 +56,7 @@ class WeightedRandom final : public Picker {
   std::size_t pick(const PickContext&, Random& random) override {
     const std::uint64_t r = random.next();
     // High bits choose the column, low 32 bits the side of its threshold.
-    const auto column =
-        static_cast<std::size_t>((static_cast<Uint128>(r) * size_) >> 64);
+    const auto column = static_cast<std::size_t>((static_cast<Uint128>(r) * size_) >> 64);
     if (threshold_.empty()) {
       return column;
     }
@@ -74,6 +73,8 @@ class WeightedRandom final : public Picker {
 
 }  // namespace
 
-std::unique_ptr<Picker> makeWeightedRandom() { return std::make_unique<WeightedRandom>(); }
+std::unique_ptr<Picker> makeWeightedRandom() {
+  return std::make_unique<WeightedRandom>();
+}
 
 }  // namespace fairway::balancer

@@ -11,8 +11,8 @@ int main() {
   namespace lb = fairway::balancer;
   lb::Config config;
   config.algorithm = "weighted_round_robin";
-  config.endpoints = {{"a", "127.0.0.1:3001", 5}, {"b", "127.0.0.1:3002", 1},
-                      {"c", "127.0.0.1:3003", 1}};
+  config.endpoints = {
+      {"a", "127.0.0.1:3001", 5}, {"b", "127.0.0.1:3002", 1}, {"c", "127.0.0.1:3003", 1}};
   auto balancer = lb::make(config);
   if (!balancer) {
     std::fprintf(stderr, "make: %s\n", balancer.error().message.c_str());

@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <string>
 
+#include <fairway/core/time.hpp>
+
 namespace fairway::balancer {
 
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
+using core::Clock;
+using core::TimePoint;
 
 // Weights are integers in [1, kMaxWeight], as in nginx and HAProxy configurations.
 inline constexpr std::int64_t kMaxWeight = 1'000'000;
@@ -26,7 +28,8 @@ struct EndpointConfig {
 // not keep the pointer past Balancer::release(). Counters are atomics read without locks.
 class Endpoint {
  public:
-  Endpoint(std::string id, std::string address) : id_(std::move(id)), address_(std::move(address)) {}
+  Endpoint(std::string id, std::string address)
+      : id_(std::move(id)), address_(std::move(address)) {}
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
 

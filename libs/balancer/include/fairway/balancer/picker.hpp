@@ -15,9 +15,9 @@ namespace fairway::balancer {
 
 // What a pick needs to know about the request.
 struct PickContext {
-  TimePoint now{};                     // drives slow start and latency decay; never read from a clock
-  std::optional<std::uint64_t> hash;   // consistent_hash key, e.g. hashKey(clientAddress)
-  Random* random = nullptr;            // the caller's generator (one per thread); null: the balancer's
+  TimePoint now{};  // drives slow start and latency decay; never read from a clock
+  std::optional<std::uint64_t> hash;  // consistent_hash key, e.g. hashKey(clientAddress)
+  Random* random = nullptr;  // the caller's generator (one per thread); null: the balancer's
 };
 
 // A lease on one endpoint: its in-flight count includes this request until Balancer::release().
@@ -47,14 +47,14 @@ class Picker;
 struct Snapshot {
   std::uint64_t generation = 0;
   std::uint64_t membershipVersion = 0;  // changes on add, remove and reweight, not on availability
-  std::vector<std::shared_ptr<Endpoint>> members;   // every endpoint, in insertion order
-  std::vector<std::int64_t> weights;                // configured weight of each member
-  std::vector<Candidate> candidates;                // what picks choose from
-  std::vector<std::int32_t> candidateOfMember;      // member index -> candidate index, or -1
-  std::uint64_t totalWeight = 0;                    // sum of candidate weights
-  bool uniformWeights = true;                       // all candidate weights equal
-  bool panic = false;                               // candidates include unavailable endpoints
-  std::unique_ptr<Picker> picker;                   // built for this snapshot
+  std::vector<std::shared_ptr<Endpoint>> members;  // every endpoint, in insertion order
+  std::vector<std::int64_t> weights;               // configured weight of each member
+  std::vector<Candidate> candidates;               // what picks choose from
+  std::vector<std::int32_t> candidateOfMember;     // member index -> candidate index, or -1
+  std::uint64_t totalWeight = 0;                   // sum of candidate weights
+  bool uniformWeights = true;                      // all candidate weights equal
+  bool panic = false;                              // candidates include unavailable endpoints
+  std::unique_ptr<Picker> picker;                  // built for this snapshot
 };
 
 // The seam every algorithm implements (Envoy's LoadBalancer::chooseHost plays this role). A picker
