@@ -94,9 +94,8 @@ Status Balancer::remove(std::string_view id) {
   }
   const std::size_t index = it->second;
   indexById_.erase(it);
-  if (members_[index]->inFlight() > 0) {
-    draining_.push_back(members_[index]);
-  }
+  // A pick on an older snapshot may still lease it; draining_ keeps it alive until it is safe.
+  draining_.push_back(members_[index]);
   members_.erase(members_.begin() + static_cast<std::ptrdiff_t>(index));
   for (std::size_t i = index; i < members_.size(); ++i) {
     indexById_[members_[i]->id()] = i;
@@ -212,13 +211,23 @@ void Balancer::publishLocked(std::optional<TimePoint> at) {
   }
 
   next->picker = (published_ ? *published_->picker : *prototype_).rebuild(*next);
-  std::erase_if(draining_, [](const auto& e) { return e->inFlight() == 0; });
   {
     std::lock_guard lock(publishMutex_);
     published_ = std::move(next);
   }
   refreshAt_.store(nextRefresh, std::memory_order_relaxed);
   generation_.store(published_->generation, std::memory_order_release);
+
+  // A removed endpoint may go once no snapshot holds it (so no pick can lease it any more) and no
+  // lease is open. Snapshots release their references with acquire-release decrements; the fence
+  // orders this relaxed use_count() read after them, and the acquire load pairs with release().
+  std::erase_if(draining_, [](const std::shared_ptr<Endpoint>& e) {
+    if (e.use_count() != 1) {
+      return false;
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return e->inFlight_.load(std::memory_order_acquire) == 0;
+  });
 }
 
 const Snapshot& Balancer::current() const {
@@ -262,7 +271,8 @@ std::optional<Pick> Balancer::pick(const PickContext& context) {
 
 void Balancer::release(const Pick& pick, const Completion& completion) {
   current().picker->release(pick, completion);
-  pick.endpoint->inFlight_.fetch_sub(1, std::memory_order_relaxed);
+  // Release ordering: a removed endpoint is freed only after observing this decrement.
+  pick.endpoint->inFlight_.fetch_sub(1, std::memory_order_release);
 }
 
 std::vector<EndpointStatus> Balancer::endpoints() const {

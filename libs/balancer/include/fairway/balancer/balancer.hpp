@@ -31,6 +31,7 @@ class Balancer {
   // Use make(), which validates; this constructor trusts `config`. Its endpoints join at full
   // weight (no slow start).
   Balancer(Config config, std::unique_ptr<Picker> prototype);
+  // Every lease must be released before the balancer is destroyed.
   ~Balancer();
   Balancer(const Balancer&) = delete;
   Balancer& operator=(const Balancer&) = delete;
@@ -70,7 +71,7 @@ class Balancer {
   mutable std::mutex updateMutex_;  // serialises changes
   std::vector<std::shared_ptr<Endpoint>> members_;
   std::unordered_map<std::string, std::size_t> indexById_;
-  std::vector<std::shared_ptr<Endpoint>> draining_;  // removed, with leases still open
+  std::vector<std::shared_ptr<Endpoint>> draining_;  // removed, maybe still leased
   std::uint64_t membershipVersion_ = 0;
   TimePoint lastNow_{};  // the latest instant any change or refresh brought
   std::unique_ptr<Picker> prototype_;
