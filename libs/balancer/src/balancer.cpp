@@ -276,25 +276,26 @@ void Balancer::release(const Pick& pick, const Completion& completion) {
 }
 
 std::vector<EndpointStatus> Balancer::endpoints() const {
-  const Snapshot& snapshot = current();
   std::lock_guard lock(updateMutex_);
+  const Snapshot& snapshot = *published_;  // changes only under updateMutex_
   std::vector<EndpointStatus> out;
-  out.reserve(members_.size());
-  for (const auto& e : members_) {
+  out.reserve(snapshot.members.size());
+  for (std::size_t i = 0; i < snapshot.members.size(); ++i) {
+    const Endpoint& e = *snapshot.members[i];
+    const std::int32_t candidate = snapshot.candidateOfMember[i];
     EndpointStatus status;
-    status.id = e->id();
-    status.address = e->address();
-    status.weight = e->weight_;
-    status.available = e->available_;
-    status.rampingUp = e->ramping_;
-    status.inFlight = e->inFlight();
-    status.latencyEwmaMs = e->latencyEwmaNs() / 1e6;
-    for (const Candidate& c : snapshot.candidates) {
-      if (c.endpoint == e.get()) {
-        status.effectiveWeight = static_cast<double>(c.weight) / static_cast<double>(kWeightScale);
-        break;
-      }
-    }
+    status.id = e.id();
+    status.address = e.address();
+    status.weight = e.weight_;
+    status.effectiveWeight =
+        candidate < 0
+            ? 0.0
+            : static_cast<double>(snapshot.candidates[static_cast<std::size_t>(candidate)].weight) /
+                  static_cast<double>(kWeightScale);
+    status.available = e.available_;
+    status.rampingUp = e.ramping_;
+    status.inFlight = e.inFlight();
+    status.latencyEwmaMs = e.latencyEwmaNs() / 1e6;
     out.push_back(std::move(status));
   }
   return out;
