@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -14,19 +13,6 @@ namespace {
 
 constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
 constexpr Clock::rep kNever = std::numeric_limits<Clock::rep>::max();
-
-std::atomic<std::uint64_t> nextBalancerUid{1};
-
-// Per-thread cache of each balancer's latest snapshot: a pick costs one atomic load of the
-// generation instead of a reference-count round trip on a shared line (an RCU-style read side).
-// Direct-mapped; a collision only means a trip through publishMutex_.
-struct CachedSnapshot {
-  std::uint64_t owner = 0;
-  std::uint64_t generation = 0;
-  std::shared_ptr<const Snapshot> snapshot;
-};
-constexpr std::size_t kCacheSlots = 16;
-thread_local std::array<CachedSnapshot, kCacheSlots> snapshotCache;
 
 Status validate(const EndpointConfig& endpoint) {
   if (endpoint.id.empty()) {
@@ -48,8 +34,8 @@ Error notFound(std::string_view id) {
 
 Balancer::Balancer(Config config, std::unique_ptr<Picker> prototype)
     : config_(std::move(config)),
-      uid_(nextBalancerUid.fetch_add(1, std::memory_order_relaxed)),
       prototype_(std::move(prototype)),
+      published_(nullptr),
       refreshAt_(kNever),
       randomState_(config_.seed) {
   std::lock_guard lock(updateMutex_);
@@ -156,7 +142,7 @@ void Balancer::publishLocked(std::optional<TimePoint> at) {
   const TimePoint now = lastNow_;
 
   auto next = std::make_shared<Snapshot>();
-  next->generation = (published_ ? published_->generation : 0) + 1;
+  next->generation = (latest_ ? latest_->generation : 0) + 1;
   next->membershipVersion = membershipVersion_;
   next->members = members_;
   next->weights.reserve(members_.size());
@@ -210,13 +196,10 @@ void Balancer::publishLocked(std::optional<TimePoint> at) {
     next->uniformWeights = next->uniformWeights && c.weight == next->candidates.front().weight;
   }
 
-  next->picker = (published_ ? *published_->picker : *prototype_).rebuild(*next);
-  {
-    std::lock_guard lock(publishMutex_);
-    published_ = std::move(next);
-  }
+  next->picker = (latest_ ? *latest_->picker : *prototype_).rebuild(*next);
+  latest_ = next;
+  published_.publish(std::move(next));
   refreshAt_.store(nextRefresh, std::memory_order_relaxed);
-  generation_.store(published_->generation, std::memory_order_release);
 
   // A removed endpoint may go once no snapshot holds it (so no pick can lease it any more) and no
   // lease is open. Snapshots release their references with acquire-release decrements; the fence
@@ -231,15 +214,7 @@ void Balancer::publishLocked(std::optional<TimePoint> at) {
 }
 
 const Snapshot& Balancer::current() const {
-  const std::uint64_t generation = generation_.load(std::memory_order_acquire);
-  CachedSnapshot& slot = snapshotCache[Random::mix(uid_) % kCacheSlots];
-  if (slot.owner != uid_ || slot.generation != generation) {
-    std::lock_guard lock(publishMutex_);
-    slot.owner = uid_;
-    slot.snapshot = published_;
-    slot.generation = published_->generation;
-  }
-  return *slot.snapshot;
+  return published_.read();
 }
 
 std::optional<Pick> Balancer::pick(const PickContext& context) {
@@ -277,7 +252,7 @@ void Balancer::release(const Pick& pick, const Completion& completion) {
 
 std::vector<EndpointStatus> Balancer::endpoints() const {
   std::lock_guard lock(updateMutex_);
-  const Snapshot& snapshot = *published_;  // changes only under updateMutex_
+  const Snapshot& snapshot = *latest_;
   std::vector<EndpointStatus> out;
   out.reserve(snapshot.members.size());
   for (std::size_t i = 0; i < snapshot.members.size(); ++i) {

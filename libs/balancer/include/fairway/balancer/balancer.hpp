@@ -14,6 +14,7 @@
 #include <fairway/balancer/endpoint.hpp>
 #include <fairway/balancer/picker.hpp>
 #include <fairway/balancer/status.hpp>
+#include <fairway/core/published.hpp>
 
 namespace fairway::balancer {
 
@@ -66,7 +67,6 @@ class Balancer {
   std::shared_ptr<Endpoint> findLocked(std::string_view id) const;
 
   const Config config_;
-  const std::uint64_t uid_;  // identifies this balancer in the per-thread snapshot cache
 
   mutable std::mutex updateMutex_;  // serialises changes
   std::vector<std::shared_ptr<Endpoint>> members_;
@@ -76,10 +76,9 @@ class Balancer {
   TimePoint lastNow_{};  // the latest instant any change or refresh brought
   std::unique_ptr<Picker> prototype_;
 
-  mutable std::mutex publishMutex_;  // guards published_ only: a pointer copy
-  std::shared_ptr<const Snapshot> published_;
-  std::atomic<std::uint64_t> generation_{0};
-  std::atomic<Clock::rep> refreshAt_;  // next slow-start step, or max
+  std::shared_ptr<const Snapshot> latest_;  // what published_ holds, for writers
+  core::Published<Snapshot> published_;     // what picks read
+  std::atomic<Clock::rep> refreshAt_;       // next slow-start step, or max
   std::atomic<std::uint64_t> randomState_;
 };
 
