@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <fairway/core/adaptive_mutex.hpp>
+
 #include "pickers.hpp"
 
 namespace fairway::balancer {
@@ -132,7 +134,7 @@ class LeastConnections final : public Picker {
     place(slot, entry);
   }
 
-  std::mutex mutex_;
+  core::AdaptiveMutex mutex_;  // held for a few dozen nanoseconds per pick
   std::uint64_t generation_ = 0;
   std::vector<Entry> entries_;           // by candidate index
   std::vector<std::uint32_t> heap_;      // candidate indices, heap-ordered by before()

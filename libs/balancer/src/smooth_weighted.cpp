@@ -13,6 +13,8 @@
 #include <mutex>
 #include <vector>
 
+#include <fairway/core/adaptive_mutex.hpp>
+
 #include "pickers.hpp"
 
 namespace fairway::balancer {
@@ -69,7 +71,7 @@ class SmoothWeighted final : public Picker {
     std::vector<std::uint32_t> members;  // candidate indices, ascending
   };
 
-  std::mutex mutex_;
+  core::AdaptiveMutex mutex_;  // held for a few dozen nanoseconds per pick
   std::vector<Group> groups_;
   std::int64_t total_ = 0;
 };

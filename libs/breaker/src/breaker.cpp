@@ -216,7 +216,7 @@ void Breaker::transitionLocked(Transition transition) {
 // Delivers pending transitions outside the lock, oldest first. One thread at a time delivers: a
 // thread that finds another delivering leaves its transitions to it, so order is kept without
 // holding the lock (or blocking on an observer) while observers run.
-void Breaker::deliverLocked(std::unique_lock<internal::AdaptiveMutex>& lock) {
+void Breaker::deliverLocked(std::unique_lock<core::AdaptiveMutex>& lock) {
   if (delivering_) {
     return;
   }

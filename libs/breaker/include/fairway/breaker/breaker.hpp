@@ -8,10 +8,10 @@
 
 #include <fairway/breaker/backoff.hpp>
 #include <fairway/breaker/config.hpp>
-#include <fairway/breaker/internal/adaptive_mutex.hpp>
 #include <fairway/breaker/observer.hpp>
 #include <fairway/breaker/status.hpp>
 #include <fairway/breaker/window.hpp>
+#include <fairway/core/adaptive_mutex.hpp>
 
 namespace fairway::breaker {
 
@@ -56,7 +56,7 @@ struct Snapshot {
 //
 // Thread-safe. allow() is lock-free while closed (one atomic load) and while open before the end
 // of the interval (two); every other allow(), and every record() that counts, takes one short
-// lock (internal::AdaptiveMutex): O(1), amortised O(1) for a time window. No method reads a
+// lock (core::AdaptiveMutex): O(1), amortised O(1) for a time window. No method reads a
 // clock or sleeps, and none allocates unless the state changes. `now` values from several threads
 // may be slightly out of order; each is taken as is (a time window counts an older instant in its
 // newest slice).
@@ -99,7 +99,7 @@ class Breaker {
   void openLocked(State from, Reason reason, std::string detail, TimePoint now);
   void closeLocked(TimePoint now);
   void transitionLocked(Transition transition);
-  void deliverLocked(std::unique_lock<internal::AdaptiveMutex>& lock);
+  void deliverLocked(std::unique_lock<core::AdaptiveMutex>& lock);
 
   const Config config_;
   const std::vector<std::shared_ptr<Observer>> observers_;
@@ -116,7 +116,7 @@ class Breaker {
   std::atomic<State> state_{State::kClosed};
   std::atomic<Duration::rep> openUntil_{0};  // kOpen: the end of the interval, since the epoch
 
-  mutable internal::AdaptiveMutex mutex_;
+  mutable core::AdaptiveMutex mutex_;
   std::int64_t consecutiveFailures_ = 0;
   SlidingWindow window_;
   Backoff backoff_;

@@ -6,13 +6,13 @@
 
 #include <gtest/gtest.h>
 
-#include <fairway/breaker/internal/adaptive_mutex.hpp>
+#include <fairway/core/adaptive_mutex.hpp>
 
-namespace fairway::breaker::internal {
+namespace fairway::core {
 namespace {
 
 // Uncontended, the lock can be taken and released again and again, also through std::unique_lock.
-TEST(BreakerAdaptiveMutexTest, LocksAndUnlocks) {
+TEST(AdaptiveMutexTest, LocksAndUnlocks) {
   AdaptiveMutex mutex;
   for (int i = 0; i < 3; ++i) {
     std::lock_guard guard(mutex);
@@ -25,7 +25,7 @@ TEST(BreakerAdaptiveMutexTest, LocksAndUnlocks) {
 
 // Mutual exclusion: two threads incrementing a plain counter 200,000 times each under the lock
 // lose no increment, whether waiters spin or sleep (a longer section forces the sleeping path).
-TEST(BreakerAdaptiveMutexTest, ExcludesConcurrentSections) {
+TEST(AdaptiveMutexTest, ExcludesConcurrentSections) {
   for (const int work : {0, 200}) {
     AdaptiveMutex mutex;
     std::uint64_t counter = 0;
@@ -53,4 +53,4 @@ TEST(BreakerAdaptiveMutexTest, ExcludesConcurrentSections) {
 }
 
 }  // namespace
-}  // namespace fairway::breaker::internal
+}  // namespace fairway::core

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace fairway::breaker::internal {
+namespace fairway::core {
 
 // A mutex for critical sections of a few nanoseconds (Drepper, "Futexes Are Tricky", 2011, mutex
 // #2, with a bounded spin first, as glibc's PTHREAD_MUTEX_ADAPTIVE_NP). Uncontended, lock and
@@ -11,7 +11,7 @@ namespace fairway::breaker::internal {
 // the holder is about to leave, then blocks in the kernel through std::atomic::wait (a futex on
 // Linux) so that a descheduled holder does not burn the other core. std::mutex sleeps on the first
 // contention, which on a lock held for ~10 ns costs microseconds. Not recursive; meets
-// BasicLockable for std::unique_lock and std::lock_guard. An implementation detail of Breaker.
+// BasicLockable for std::unique_lock and std::lock_guard.
 class AdaptiveMutex {
  public:
   void lock() {
@@ -64,4 +64,4 @@ class AdaptiveMutex {
   std::atomic<std::uint32_t> state_{kFree};
 };
 
-}  // namespace fairway::breaker::internal
+}  // namespace fairway::core
