@@ -17,8 +17,10 @@ if(FAIRWAY_BUILD_BENCHMARKS)
   fairway_require(benchmark "libbenchmark-dev")
 endif()
 
+# POCO: Redis for the shared limiter and cache store, Net and Util for the proxy.
+fairway_require(Poco "libpoco-dev" COMPONENTS Foundation Net Util Redis)
+
 if(FAIRWAY_BUILD_PROXY)
-  fairway_require(Poco "libpoco-dev" COMPONENTS Foundation Net Util Redis)
   fairway_require(fmt "libfmt-dev")
   fairway_require(yaml-cpp "libyaml-cpp-dev")
 

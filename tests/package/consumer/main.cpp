@@ -1,11 +1,19 @@
-// Uses fairway::balancer as an installed package: picks across three weighted endpoints and checks
-// the smooth weighted round-robin order, so a broken install fails here.
+// Uses fairway's libraries as installed packages: builds one object from each and checks a result
+// that only working code gives (the smooth weighted round-robin order, a breaker's first decision,
+// a token bucket's burst), so a broken install or export fails here.
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 
 #include <fairway/balancer/balancer.hpp>
 #include <fairway/balancer/version.hpp>
+#include <fairway/breaker/breaker.hpp>
+#include <fairway/cache/cache.hpp>
+#include <fairway/cache/redis/redis_store.hpp>
+#include <fairway/health/outlier_detector.hpp>
+#include <fairway/ratelimit/limiter.hpp>
+#include <fairway/ratelimit/redis/shared_limiter.hpp>
 
 int main() {
   namespace lb = fairway::balancer;
@@ -28,5 +36,24 @@ int main() {
     balancer.value()->release(*pick);
   }
   std::printf("fairway::balancer %s: %s\n", std::string(lb::kVersion).c_str(), order.c_str());
-  return order == "aabacaa" ? 0 : 1;
+
+  const auto now = fairway::core::TimePoint(std::chrono::hours(1));
+  auto breaker = fairway::breaker::make({});
+  auto outliers = fairway::health::makeOutlierDetector({});
+  fairway::ratelimit::Config limit;
+  limit.rate = {10, 3};
+  auto limiter = fairway::ratelimit::make(limit);
+  auto shared = fairway::ratelimit::redis::SharedLimiter::make(limit, {});  // connects lazily
+  auto cache = fairway::cache::make({});
+  auto store = fairway::cache::redis::RedisStore::make({});  // connects lazily
+  if (!breaker || !outliers || !limiter || !shared || !cache || !store) {
+    std::fprintf(stderr, "a library failed to build its default object\n");
+    return 1;
+  }
+  int allowed = 0;
+  for (int i = 0; i < 5; ++i) {
+    allowed += limiter.value()->tryAcquire("client", 1, now).allowed ? 1 : 0;
+  }
+  const bool ok = order == "aabacaa" && breaker.value()->allow(now).allowed && allowed == 3;
+  return ok ? 0 : 1;
 }
