@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <fairway/cache/memory_store.hpp>
+#include <fairway/core/adaptive_mutex.hpp>
 #include <fairway/core/random.hpp>
 
 namespace fairway::cache {
@@ -561,7 +562,7 @@ class MemoryStore::Shard {
     }
   }
 
-  mutable std::mutex mutex_;
+  mutable core::AdaptiveMutex mutex_;
   Index index_;
   Queue small_;  // LRU: the list; S3-FIFO: the small queue
   Queue main_;   // S3-FIFO only
