@@ -48,9 +48,8 @@ void pickAndRelease(benchmark::State& state, const std::string& algorithm) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Registered before main(), so BENCHMARK_MAIN() runs them.
+[[maybe_unused]] const bool registered = [] {
   for (const char* algorithm : {"round_robin", "weighted_round_robin", "least_connections",
                                 "random", "p2c", "consistent_hash", "peak_ewma"}) {
     benchmark::RegisterBenchmark(("pick/" + std::string(algorithm)).c_str(),
@@ -65,11 +64,9 @@ int main(int argc, char** argv) {
         ->Threads(2)
         ->UseRealTime();
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
-    return 1;
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -67,9 +67,8 @@ void rejectWhileOpen(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Registered before main(), so BENCHMARK_MAIN() runs them.
+[[maybe_unused]] const bool registered = [] {
   const struct {
     const char* name;
     Variant variant;
@@ -88,11 +87,9 @@ int main(int argc, char** argv) {
       ->Threads(1)
       ->Threads(2)
       ->UseRealTime();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
-    return 1;
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -101,9 +101,8 @@ void recordProbe(benchmark::State& state) {
   state.counters["endpoints"] = static_cast<double>(state.range(0));
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Registered before main(), so BENCHMARK_MAIN() runs them.
+[[maybe_unused]] const bool registered = [] {
   for (const bool mixed : {false, true}) {
     benchmark::RegisterBenchmark(mixed ? "recordOutcome/mixed" : "recordOutcome/success",
                                  [mixed](benchmark::State& s) { recordOutcome(s, mixed); })
@@ -121,11 +120,9 @@ int main(int argc, char** argv) {
       ->Arg(100)
       ->Arg(1000)
       ->UseRealTime();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
-    return 1;
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -125,9 +125,8 @@ void keyedDistinctKeys(benchmark::State& state, const std::string& algorithm) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Registered before main(), so BENCHMARK_MAIN() runs them.
+[[maybe_unused]] const bool registered = [] {
   const rl::Rate rate{100, 10};
   benchmark::RegisterBenchmark("unkeyed/token_bucket",
                                [rate](benchmark::State& s) { unkeyed(s, rl::TokenBucket(rate)); });
@@ -150,11 +149,9 @@ int main(int argc, char** argv) {
         ->Threads(2)
         ->UseRealTime();
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
-    return 1;
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();
