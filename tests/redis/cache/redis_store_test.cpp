@@ -452,7 +452,7 @@ TEST_F(RedisStoreTest, KilledRedisIsUnavailableQuickly) {
 // retry interval, calls return at once.
 TEST_F(RedisStoreTest, PausedRedisTimesOutWithinTheCommandTimeout) {
   RedisStoreConfig c = config();
-  c.commandTimeout = 100ms;
+  c.commandTimeout = 300ms;
   c.connections = 1;
   auto store = makeStore(c);
   const std::string uri = "https://p.test/";
@@ -467,10 +467,10 @@ TEST_F(RedisStoreTest, PausedRedisTimesOutWithinTheCommandTimeout) {
   server_.resume();
   ASSERT_FALSE(found.ok());
   EXPECT_EQ(found.error().code, ErrorCode::kUnavailable);
-  EXPECT_GE(took, 90ms);
-  EXPECT_LT(took, c.commandTimeout + 400ms);
+  EXPECT_GE(took, 250ms);  // it did wait for the reply, up to the timeout
+  EXPECT_LT(took, c.commandTimeout + 2s);
   ASSERT_FALSE(second.ok());
-  EXPECT_LT(tookAgain, 20ms);
+  EXPECT_LT(tookAgain, 150ms);  // well under one command timeout: no network wait
 }
 
 // A value larger than the socket buffers, sent to a hung Redis, times out too: the send side has
