@@ -20,9 +20,11 @@ endif()
 # POCO: Redis for the shared limiter and cache store, Net and Util for the proxy.
 fairway_require(Poco "libpoco-dev" COMPONENTS Foundation Net Util Redis)
 
+# yaml-cpp: the proxy's configuration and the simulator's scenarios.
+fairway_require(yaml-cpp "libyaml-cpp-dev")
+
 if(FAIRWAY_BUILD_PROXY)
   fairway_require(fmt "libfmt-dev")
-  fairway_require(yaml-cpp "libyaml-cpp-dev")
 
   # llhttp (Node.js's HTTP/1.1 parser): Debian's node-llhttp ships its C sources, not a library.
   # They compile into an internal static target for libs/proxy; never installed or exported.
