@@ -36,7 +36,7 @@ if(FAIRWAY_BUILD_PROXY)
       "fairway: missing dependency llhttp. Install the Debian package 'node-llhttp' "
       "(apt-get install node-llhttp), or run scripts/install-deps to install everything.")
   endif()
-  add_library(fairway_llhttp STATIC "${FAIRWAY_LLHTTP_SOURCE_DIR}/llhttp.c"
+  add_library(fairway_llhttp OBJECT "${FAIRWAY_LLHTTP_SOURCE_DIR}/llhttp.c"
                                     "${FAIRWAY_LLHTTP_SOURCE_DIR}/api.c"
                                     "${FAIRWAY_LLHTTP_SOURCE_DIR}/http.c")
   target_include_directories(fairway_llhttp SYSTEM PUBLIC "${FAIRWAY_LLHTTP_INCLUDE_DIR}")

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fairway/core/result.hpp>
+#include <fairway/proxy/config.hpp>
+
+namespace fairway::proxy {
+
+enum class ErrorCode {
+  kInvalidConfig,  // the configuration cannot run (the message names the key)
+  kResolve,        // a backend's host does not resolve
+  kListen,         // a listener or the admin port cannot be bound
+  kSystem,         // the kernel refused a resource (epoll, threads, descriptors)
+};
+using Error = core::Error<ErrorCode>;
+using Status = core::Status<ErrorCode>;
+template <typename T>
+using Result = core::Result<T, ErrorCode>;
+
+// A point-in-time copy of the proxy's counters, merged across workers (for /stats, /metrics,
+// tests). Counters only grow; gauges (active*) are current values.
+struct MetricsSnapshot {
+  std::uint64_t accepted = 0, refused = 0, requests = 0;
+  std::uint64_t responses[6] = {0, 0, 0, 0, 0, 0};  // [n]: status class nxx
+  std::uint64_t badRequests = 0, clientTimeouts = 0, noRoute = 0, noEndpoint = 0;
+  std::uint64_t upstreamConnectFailures = 0, upstreamTimeouts = 0, upstreamResets = 0;
+  std::uint64_t upstreamBadResponses = 0, retries = 0, upstreamConnects = 0;
+  std::uint64_t upstreamReuses = 0, bytesFromClients = 0, bytesToClients = 0;
+  std::int64_t activeConnections = 0, activeRequests = 0;
+
+  struct Endpoint {
+    std::string upstream, id, address;
+    std::int64_t weight = 0;
+    bool available = false, healthUp = true, ejected = false;
+    std::string breaker;  // closed | open | half_open | off
+    std::int64_t inFlight = 0;
+    std::uint64_t requests = 0, failures = 0, connectFailures = 0;
+  };
+  std::vector<Endpoint> endpoints;
+};
+
+// The reverse proxy: shared-nothing worker event loops (one per CPU by default) accepting on
+// SO_REUSEPORT listeners, routing each request by host and longest path prefix to an upstream
+// group whose balancer, breakers and health checks pick a backend, over pooled keep-alive
+// connections; an admin HTTP listener; a health thread running active probes.
+//
+// Thread-safe: start(), drain(), stop() and metrics() may be called from any one thread.
+class Server {
+ public:
+  // Resolves backends and builds every policy; errors name the key or backend. Does not bind.
+  static Result<std::unique_ptr<Server>> make(Config config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listeners (port 0: a free port, the same for every worker) and the admin port,
+  // then starts the workers and the health thread.
+  Status start();
+  // The bound port of listener `i` / of the admin listener (0 when disabled), after start().
+  std::uint16_t port(std::size_t listener = 0) const;
+  std::uint16_t adminPort() const;
+
+  // Stops accepting; in-flight requests finish and their connections close after the response;
+  // idle connections close now. Waits up to `grace`, then stops. True if everything finished.
+  bool drain(std::chrono::nanoseconds grace);
+  // Stops at once: connections are closed. Idempotent; the destructor calls it.
+  void stop();
+
+  MetricsSnapshot metrics() const;
+  const Config& config() const;
+
+ private:
+  struct State;
+  explicit Server(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// Prometheus text exposition (version 0.0.4) of a snapshot.
+std::string formatPrometheus(const MetricsSnapshot& metrics);
+// The snapshot as one JSON object.
+std::string formatJson(const MetricsSnapshot& metrics);
+
+}  // namespace fairway::proxy

@@ -1,0 +1,278 @@
+#include "admin.hpp"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+
+#include <fairway/proxy/server.hpp>
+#include <fairway/proxy/version.hpp>
+
+#include <ostream>
+#include <sstream>
+
+namespace fairway::proxy {
+
+namespace {
+
+std::string jsonString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+          out += buffer;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string backendsJson(const MetricsSnapshot& metrics) {
+  std::ostringstream out;
+  out << "[";
+  bool first = true;
+  for (const auto& e : metrics.endpoints) {
+    out << (first ? "" : ",") << "\n  {\"upstream\":" << jsonString(e.upstream)
+        << ",\"id\":" << jsonString(e.id) << ",\"address\":" << jsonString(e.address)
+        << ",\"weight\":" << e.weight << ",\"available\":" << (e.available ? "true" : "false")
+        << ",\"health\":" << (e.healthUp ? "\"up\"" : "\"down\"")
+        << ",\"ejected\":" << (e.ejected ? "true" : "false")
+        << ",\"breaker\":" << jsonString(e.breaker) << ",\"in_flight\":" << e.inFlight
+        << ",\"requests\":" << e.requests << ",\"failures\":" << e.failures
+        << ",\"connect_failures\":" << e.connectFailures << "}";
+    first = false;
+  }
+  out << "\n]\n";
+  return out.str();
+}
+
+std::string configJson(const Config& config) {
+  std::ostringstream out;
+  out << "{\"source\":" << jsonString(config.sourceFile) << ",\"workers\":" << config.workers
+      << ",\"listeners\":[";
+  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+    out << (i ? "," : "") << "{\"address\":" << jsonString(config.listeners[i].address)
+        << ",\"port\":" << config.listeners[i].port << "}";
+  }
+  out << "],\"upstreams\":[";
+  for (std::size_t i = 0; i < config.upstreams.size(); ++i) {
+    const UpstreamConfig& u = config.upstreams[i];
+    out << (i ? "," : "") << "{\"name\":" << jsonString(u.name)
+        << ",\"algorithm\":" << jsonString(u.balancer.algorithm)
+        << ",\"health_check\":" << (u.healthCheck ? "true" : "false")
+        << ",\"breaker\":" << (u.breaker ? "true" : "false")
+        << ",\"retry_attempts\":" << u.retry.attempts << ",\"backends\":[";
+    for (std::size_t b = 0; b < u.backends.size(); ++b) {
+      out << (b ? "," : "") << "{\"url\":" << jsonString(u.backends[b].url)
+          << ",\"weight\":" << u.backends[b].weight << "}";
+    }
+    out << "]}";
+  }
+  out << "],\"routes\":[";
+  for (std::size_t i = 0; i < config.routes.size(); ++i) {
+    out << (i ? "," : "") << "{\"host\":" << jsonString(config.routes[i].host)
+        << ",\"path\":" << jsonString(config.routes[i].pathPrefix)
+        << ",\"upstream\":" << jsonString(config.routes[i].upstream) << "}";
+  }
+  out << "]}\n";
+  return out.str();
+}
+
+class AdminHandler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit AdminHandler(Server& server) : server_(server) {}
+
+  // Poco::Net::HTTPRequestHandler
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
+    std::string path = request.getURI();
+    if (auto q = path.find('?'); q != std::string::npos) {
+      path.resize(q);
+    }
+    std::string body;
+    std::string type = "application/json";
+    auto status = Poco::Net::HTTPResponse::HTTP_OK;
+    if (path == "/healthz") {
+      body = "ok\n";
+      type = "text/plain";
+    } else if (path == "/readyz") {
+      MetricsSnapshot metrics = server_.metrics();
+      bool ready = false;
+      for (const auto& e : metrics.endpoints) {
+        ready = ready || e.available;
+      }
+      body = ready ? "ready\n" : "no available backend\n";
+      type = "text/plain";
+      if (!ready) {
+        status = Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE;
+      }
+    } else if (path == "/stats") {
+      body = formatJson(server_.metrics());
+    } else if (path == "/metrics") {
+      body = formatPrometheus(server_.metrics());
+      type = "text/plain; version=0.0.4";
+    } else if (path == "/backends") {
+      body = backendsJson(server_.metrics());
+    } else if (path == "/config") {
+      body = configJson(server_.config());
+    } else {
+      status = Poco::Net::HTTPResponse::HTTP_NOT_FOUND;
+      body = "not found; try /healthz /readyz /stats /metrics /backends /config\n";
+      type = "text/plain";
+    }
+    response.setStatus(status);
+    response.setContentType(type);
+    response.setContentLength(static_cast<std::streamsize>(body.size()));
+    response.send() << body;
+  }
+
+ private:
+  Server& server_;
+};
+
+class AdminFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit AdminFactory(Server& server) : server_(server) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
+    return new AdminHandler(server_);
+  }
+
+ private:
+  Server& server_;
+};
+
+}  // namespace
+
+AdminServer::AdminServer(Server& server) : server_(server) {}
+
+AdminServer::~AdminServer() { stop(); }
+
+bool AdminServer::start(const std::string& address, std::uint16_t port, std::string& error) {
+  try {
+    Poco::Net::ServerSocket socket;
+    socket.bind(Poco::Net::SocketAddress(address, port), true);
+    socket.listen(64);
+    port_ = socket.address().port();
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(4);
+    params->setKeepAlive(true);
+    http_ = std::make_unique<Poco::Net::HTTPServer>(new AdminFactory(server_), socket, params);
+    http_->start();
+    return true;
+  } catch (const Poco::Exception& e) {
+    error = address + ":" + std::to_string(port) + ": " + e.displayText();
+    return false;
+  }
+}
+
+void AdminServer::stop() {
+  if (http_) {
+    http_->stopAll(true);
+    http_.reset();
+  }
+}
+
+std::string formatJson(const MetricsSnapshot& m) {
+  std::ostringstream out;
+  out << "{\"version\":" << jsonString(kVersion) << ",\"connections\":{\"accepted\":" << m.accepted
+      << ",\"refused\":" << m.refused << ",\"active\":" << m.activeConnections
+      << "},\"requests\":{\"total\":" << m.requests << ",\"active\":" << m.activeRequests
+      << ",\"responses\":{\"1xx\":" << m.responses[1] << ",\"2xx\":" << m.responses[2]
+      << ",\"3xx\":" << m.responses[3] << ",\"4xx\":" << m.responses[4]
+      << ",\"5xx\":" << m.responses[5] << ",\"aborted\":" << m.responses[0]
+      << "},\"bad_requests\":" << m.badRequests << ",\"client_timeouts\":" << m.clientTimeouts
+      << ",\"no_route\":" << m.noRoute << ",\"no_endpoint\":" << m.noEndpoint
+      << ",\"retries\":" << m.retries << "},\"upstream\":{\"connects\":" << m.upstreamConnects
+      << ",\"reuses\":" << m.upstreamReuses << ",\"connect_failures\":" << m.upstreamConnectFailures
+      << ",\"timeouts\":" << m.upstreamTimeouts << ",\"resets\":" << m.upstreamResets
+      << ",\"bad_responses\":" << m.upstreamBadResponses << "},\"bytes\":{\"from_clients\":"
+      << m.bytesFromClients << ",\"to_clients\":" << m.bytesToClients
+      << "},\"backends\":" << backendsJson(m) << "}\n";
+  return out.str();
+}
+
+std::string formatPrometheus(const MetricsSnapshot& m) {
+  std::ostringstream out;
+  auto counter = [&](const char* name, const char* help, std::uint64_t value) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+        << name << " " << value << "\n";
+  };
+  auto gauge = [&](const char* name, const char* help, std::int64_t value) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n"
+        << name << " " << value << "\n";
+  };
+  counter("fairway_connections_accepted_total", "Client connections accepted.", m.accepted);
+  counter("fairway_connections_refused_total", "Client connections refused at the limit.",
+          m.refused);
+  gauge("fairway_connections_active", "Open client connections.", m.activeConnections);
+  counter("fairway_requests_total", "Requests whose head was parsed.", m.requests);
+  gauge("fairway_requests_active", "Requests in flight.", m.activeRequests);
+  out << "# HELP fairway_responses_total Responses by status class.\n"
+         "# TYPE fairway_responses_total counter\n";
+  const char* classes[] = {"aborted", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (int i = 0; i < 6; ++i) {
+    out << "fairway_responses_total{class=\"" << classes[i] << "\"} " << m.responses[i] << "\n";
+  }
+  counter("fairway_bad_requests_total", "Requests refused by the proxy (4xx it generated).",
+          m.badRequests);
+  counter("fairway_client_timeouts_total", "Client header, body, idle or send timeouts.",
+          m.clientTimeouts);
+  counter("fairway_no_route_total", "Requests with no matching route (404).", m.noRoute);
+  counter("fairway_no_endpoint_total", "Requests with no available endpoint (503).",
+          m.noEndpoint);
+  counter("fairway_retries_total", "Upstream retries.", m.retries);
+  counter("fairway_upstream_connects_total", "New upstream connections.", m.upstreamConnects);
+  counter("fairway_upstream_reuses_total", "Requests sent on pooled connections.",
+          m.upstreamReuses);
+  counter("fairway_upstream_connect_failures_total", "Upstream connect failures.",
+          m.upstreamConnectFailures);
+  counter("fairway_upstream_timeouts_total", "Upstream connect or response timeouts.",
+          m.upstreamTimeouts);
+  counter("fairway_upstream_resets_total", "Upstream connections lost mid-exchange.",
+          m.upstreamResets);
+  counter("fairway_upstream_bad_responses_total", "Malformed upstream responses.",
+          m.upstreamBadResponses);
+  out << "# HELP fairway_backend_up Whether the balancer may pick the backend.\n"
+         "# TYPE fairway_backend_up gauge\n";
+  for (const auto& e : m.endpoints) {
+    out << "fairway_backend_up{upstream=\"" << e.upstream << "\",backend=\"" << e.id << "\"} "
+        << (e.available ? 1 : 0) << "\n";
+  }
+  out << "# HELP fairway_backend_requests_total Requests sent to the backend.\n"
+         "# TYPE fairway_backend_requests_total counter\n";
+  for (const auto& e : m.endpoints) {
+    out << "fairway_backend_requests_total{upstream=\"" << e.upstream << "\",backend=\"" << e.id
+        << "\"} " << e.requests << "\n";
+  }
+  out << "# HELP fairway_backend_in_flight Requests in flight to the backend.\n"
+         "# TYPE fairway_backend_in_flight gauge\n";
+  for (const auto& e : m.endpoints) {
+    out << "fairway_backend_in_flight{upstream=\"" << e.upstream << "\",backend=\"" << e.id
+        << "\"} " << e.inFlight << "\n";
+  }
+  out << "# HELP fairway_backend_breaker_open Whether the backend's breaker is open.\n"
+         "# TYPE fairway_backend_breaker_open gauge\n";
+  for (const auto& e : m.endpoints) {
+    out << "fairway_backend_breaker_open{upstream=\"" << e.upstream << "\",backend=\"" << e.id
+        << "\"} " << (e.breaker == "open" ? 1 : 0) << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace fairway::proxy

@@ -1,0 +1,290 @@
+#include <fairway/proxy/server.hpp>
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "admin.hpp"
+#include "health_service.hpp"
+#include "runtime.hpp"
+#include "worker.hpp"
+
+namespace fairway::proxy {
+
+struct Server::State {
+  Runtime runtime;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::thread> threads;
+  std::unique_ptr<HealthService> health;
+  std::unique_ptr<AdminServer> admin;
+  std::vector<std::uint16_t> ports;
+  bool started = false;
+  bool stopped = false;
+  std::mutex mutex;
+};
+
+namespace {
+
+// A non-blocking listening socket with SO_REUSEPORT, so that every worker has its own and the
+// kernel spreads connections across them.
+int openListener(const std::string& address, std::uint16_t port, std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* result = nullptr;
+  std::string host = address;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string service = std::to_string(port);
+  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &result);
+  if (rc != 0 || result == nullptr) {
+    error = "listener " + address + ":" + service + ": " + gai_strerror(rc);
+    return -1;
+  }
+  int fd = ::socket(result->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (fd >= 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  }
+  if (fd < 0 || ::bind(fd, result->ai_addr, result->ai_addrlen) != 0 || ::listen(fd, 4096) != 0) {
+    error = "listener " + address + ":" + service + ": " + std::strerror(errno);
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    ::freeaddrinfo(result);
+    return -1;
+  }
+  ::freeaddrinfo(result);
+  return fd;
+}
+
+std::uint16_t boundPort(int fd) {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+  }
+  return ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::make(Config config) {
+  auto state = std::make_unique<State>();
+  if (config.upstreams.empty()) {
+    return Error{ErrorCode::kInvalidConfig, "backends: at least one backend is required"};
+  }
+  if (config.listeners.empty()) {
+    return Error{ErrorCode::kInvalidConfig, "server.port: no listener configured"};
+  }
+  TimePoint now = Clock::now();
+  std::vector<Router::Route> routes;
+  for (std::size_t i = 0; i < config.upstreams.size(); ++i) {
+    std::string error;
+    auto group = UpstreamGroup::make(config.upstreams[i], i, now, error);
+    if (!group) {
+      return Error{ErrorCode::kResolve, error};
+    }
+    state->runtime.groups.push_back(std::move(group));
+  }
+  for (const RouteConfig& route : config.routes) {
+    std::size_t target = config.upstreams.size();
+    for (std::size_t i = 0; i < config.upstreams.size(); ++i) {
+      if (config.upstreams[i].name == route.upstream) {
+        target = i;
+      }
+    }
+    if (target == config.upstreams.size()) {
+      return Error{ErrorCode::kInvalidConfig,
+                   "routes: upstream '" + route.upstream + "' is not defined"};
+    }
+    routes.push_back({route.host, route.pathPrefix, target});
+  }
+  if (routes.empty()) {
+    routes.push_back({"", "/", 0});
+  }
+  state->runtime.router = std::make_unique<Router>(routes);
+  state->runtime.config = std::move(config);
+  return std::unique_ptr<Server>(new Server(std::move(state)));
+}
+
+Server::Server(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Server::~Server() { stop(); }
+
+const Config& Server::config() const { return state_->runtime.config; }
+
+Status Server::start() {
+  std::lock_guard lock(state_->mutex);
+  if (state_->started) {
+    return Error{ErrorCode::kSystem, "already started"};
+  }
+  Runtime& runtime = state_->runtime;
+  std::size_t workers = runtime.config.workers > 0
+                            ? static_cast<std::size_t>(runtime.config.workers)
+                            : std::max(1U, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < workers; ++i) {
+    state_->workers.push_back(std::make_unique<Worker>(runtime, i));
+  }
+  for (const ListenerConfig& listener : runtime.config.listeners) {
+    std::uint16_t port = listener.port;
+    for (auto& worker : state_->workers) {
+      std::string error;
+      int fd = openListener(listener.address, port, error);
+      if (fd < 0) {
+        state_->workers.clear();
+        return Error{ErrorCode::kListen, error};
+      }
+      port = boundPort(fd);  // port 0: every worker binds the port the first one got
+      if (!worker->adoptListener(fd, error)) {
+        state_->workers.clear();
+        return Error{ErrorCode::kSystem, error};
+      }
+    }
+    state_->ports.push_back(port);
+  }
+  if (runtime.config.admin.enabled) {
+    state_->admin = std::make_unique<AdminServer>(*this);
+    std::string error;
+    if (!state_->admin->start(runtime.config.admin.address, runtime.config.admin.port, error)) {
+      state_->admin.reset();
+      state_->workers.clear();
+      return Error{ErrorCode::kListen, "admin: " + error};
+    }
+  }
+  std::vector<UpstreamGroup*> groups;
+  for (auto& group : runtime.groups) {
+    groups.push_back(group.get());
+  }
+  state_->health = std::make_unique<HealthService>(std::move(groups));
+  state_->health->start();
+  for (auto& worker : state_->workers) {
+    state_->threads.emplace_back([w = worker.get()] { w->run(); });
+  }
+  state_->started = true;
+  return {};
+}
+
+std::uint16_t Server::port(std::size_t listener) const {
+  return listener < state_->ports.size() ? state_->ports[listener] : 0;
+}
+
+std::uint16_t Server::adminPort() const {
+  return state_->admin ? state_->admin->port() : 0;
+}
+
+bool Server::drain(std::chrono::nanoseconds grace) {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->started || state_->stopped) {
+      return true;
+    }
+    state_->runtime.draining.store(true);
+    for (auto& worker : state_->workers) {
+      worker->drain();
+    }
+  }
+  TimePoint deadline = Clock::now() + grace;
+  bool finished = false;
+  while (Clock::now() < deadline) {
+    if (state_->runtime.connections.load() == 0) {
+      finished = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // a process draining, not a test
+  }
+  stop();
+  return finished;
+}
+
+void Server::stop() {
+  std::lock_guard lock(state_->mutex);
+  if (!state_->started || state_->stopped) {
+    return;
+  }
+  state_->stopped = true;
+  if (state_->admin) {
+    state_->admin->stop();
+  }
+  for (auto& worker : state_->workers) {
+    worker->stop();
+  }
+  for (auto& thread : state_->threads) {
+    thread.join();
+  }
+  if (state_->health) {
+    state_->health->stop();
+  }
+  state_->workers.clear();  // closes every connection
+}
+
+MetricsSnapshot Server::metrics() const {
+  MetricsSnapshot out;
+  for (const auto& worker : state_->workers) {
+    const WorkerMetrics& m = worker->metrics();
+    out.accepted += m.accepted.get();
+    out.refused += m.refused.get();
+    out.requests += m.requests.get();
+    for (std::size_t i = 0; i < 6; ++i) {
+      out.responses[i] += m.responses[i].get();
+    }
+    out.badRequests += m.badRequests.get();
+    out.clientTimeouts += m.clientTimeouts.get();
+    out.noRoute += m.noRoute.get();
+    out.noEndpoint += m.noEndpoint.get();
+    out.upstreamConnectFailures += m.upstreamConnectFailures.get();
+    out.upstreamTimeouts += m.upstreamTimeouts.get();
+    out.upstreamResets += m.upstreamResets.get();
+    out.upstreamBadResponses += m.upstreamBadResponses.get();
+    out.retries += m.retries.get();
+    out.upstreamConnects += m.upstreamConnects.get();
+    out.upstreamReuses += m.upstreamReuses.get();
+    out.bytesFromClients += m.bytesFromClients.get();
+    out.bytesToClients += m.bytesToClients.get();
+    out.activeConnections += static_cast<std::int64_t>(m.activeConnections.get());
+    out.activeRequests += static_cast<std::int64_t>(m.activeRequests.get());
+  }
+  for (const auto& group : state_->runtime.groups) {
+    std::vector<balancer::EndpointStatus> statuses = group->balancer().endpoints();
+    for (const auto& endpoint : group->endpoints()) {
+      MetricsSnapshot::Endpoint e;
+      e.upstream = group->config().name;
+      e.id = endpoint->id;
+      e.address = endpoint->config.host + ":" + std::to_string(endpoint->config.port);
+      for (const auto& status : statuses) {
+        if (status.id == endpoint->id) {
+          e.weight = status.weight;
+          e.available = status.available;
+          e.inFlight = status.inFlight;
+        }
+      }
+      e.healthUp = endpoint->healthUp.load();
+      e.ejected = endpoint->ejected.load();
+      if (!endpoint->breaker) {
+        e.breaker = "off";
+      } else {
+        switch (endpoint->breaker->state()) {
+          case breaker::State::kClosed: e.breaker = "closed"; break;
+          case breaker::State::kOpen: e.breaker = "open"; break;
+          case breaker::State::kHalfOpen: e.breaker = "half_open"; break;
+        }
+      }
+      e.requests = endpoint->requests.load();
+      e.failures = endpoint->failures.load();
+      e.connectFailures = endpoint->connectFailures.load();
+      out.endpoints.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+}  // namespace fairway::proxy
