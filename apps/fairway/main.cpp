@@ -1,6 +1,10 @@
 // fairway: the reverse proxy executable. Option parsing and wiring only; everything worth testing
 // lives in libs/proxy.
 
+#include <chrono>
+#include <iostream>
+#include <string>
+
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
@@ -15,10 +19,6 @@
 #include <fairway/proxy/version.hpp>
 #include <fairway/ratelimit/version.hpp>
 
-#include <chrono>
-#include <iostream>
-#include <string>
-
 namespace {
 
 namespace proxy = fairway::proxy;
@@ -27,11 +27,12 @@ class FairwayApplication final : public Poco::Util::ServerApplication {
  protected:
   void defineOptions(Poco::Util::OptionSet& options) override {
     ServerApplication::defineOptions(options);
-    options.addOption(Poco::Util::Option("config", "c", "run the proxy with this configuration file")
-                          .argument("FILE")
-                          .repeatable(false)
-                          .callback(Poco::Util::OptionCallback<FairwayApplication>(
-                              this, &FairwayApplication::onConfig)));
+    options.addOption(
+        Poco::Util::Option("config", "c", "run the proxy with this configuration file")
+            .argument("FILE")
+            .repeatable(false)
+            .callback(Poco::Util::OptionCallback<FairwayApplication>(
+                this, &FairwayApplication::onConfig)));
     options.addOption(
         Poco::Util::Option("check-config", "t", "validate FILE, report every problem, and exit")
             .argument("FILE")

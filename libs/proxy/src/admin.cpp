@@ -1,5 +1,8 @@
 #include "admin.hpp"
 
+#include <ostream>
+#include <sstream>
+
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -13,9 +16,6 @@
 #include <fairway/proxy/server.hpp>
 #include <fairway/proxy/version.hpp>
 
-#include <ostream>
-#include <sstream>
-
 namespace fairway::proxy {
 
 namespace {
@@ -24,11 +24,21 @@ std::string jsonString(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buffer[8];
@@ -161,7 +171,9 @@ class AdminFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 
 AdminServer::AdminServer(Server& server) : server_(server) {}
 
-AdminServer::~AdminServer() { stop(); }
+AdminServer::~AdminServer() {
+  stop();
+}
 
 bool AdminServer::start(const std::string& address, std::uint16_t port, std::string& error) {
   try {
@@ -201,9 +213,9 @@ std::string formatJson(const MetricsSnapshot& m) {
       << ",\"retries\":" << m.retries << "},\"upstream\":{\"connects\":" << m.upstreamConnects
       << ",\"reuses\":" << m.upstreamReuses << ",\"connect_failures\":" << m.upstreamConnectFailures
       << ",\"timeouts\":" << m.upstreamTimeouts << ",\"resets\":" << m.upstreamResets
-      << ",\"bad_responses\":" << m.upstreamBadResponses << "},\"bytes\":{\"from_clients\":"
-      << m.bytesFromClients << ",\"to_clients\":" << m.bytesToClients
-      << "},\"backends\":" << backendsJson(m) << "}\n";
+      << ",\"bad_responses\":" << m.upstreamBadResponses
+      << "},\"bytes\":{\"from_clients\":" << m.bytesFromClients
+      << ",\"to_clients\":" << m.bytesToClients << "},\"backends\":" << backendsJson(m) << "}\n";
   return out.str();
 }
 
@@ -234,8 +246,7 @@ std::string formatPrometheus(const MetricsSnapshot& m) {
   counter("fairway_client_timeouts_total", "Client header, body, idle or send timeouts.",
           m.clientTimeouts);
   counter("fairway_no_route_total", "Requests with no matching route (404).", m.noRoute);
-  counter("fairway_no_endpoint_total", "Requests with no available endpoint (503).",
-          m.noEndpoint);
+  counter("fairway_no_endpoint_total", "Requests with no available endpoint (503).", m.noEndpoint);
   counter("fairway_retries_total", "Upstream retries.", m.retries);
   counter("fairway_upstream_connects_total", "New upstream connections.", m.upstreamConnects);
   counter("fairway_upstream_reuses_total", "Requests sent on pooled connections.",

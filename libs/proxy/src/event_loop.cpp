@@ -1,10 +1,9 @@
 #include "event_loop.hpp"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 namespace fairway::proxy {
 
@@ -40,7 +39,9 @@ bool EventLoop::add(int fd, Handler& handler, std::uint32_t events) {
   return ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event) == 0;
 }
 
-void EventLoop::remove(int fd) { ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::remove(int fd) {
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+}
 
 void EventLoop::setDeadline(Handler& handler, TimePoint deadline) {
   handler.deadline_ = deadline;

@@ -1,12 +1,11 @@
 #pragma once
 
-#include <sys/epoll.h>
-
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <queue>
+#include <sys/epoll.h>
 #include <vector>
 
 #include <fairway/core/time.hpp>

@@ -1,12 +1,12 @@
 #include "health_service.hpp"
 
+#include <istream>
+
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Timespan.h>
-
-#include <istream>
 
 namespace fairway::proxy {
 
@@ -64,7 +64,9 @@ HealthService::~HealthService() {
   }
 }
 
-void HealthService::start() { thread_ = std::thread([this] { run(); }); }
+void HealthService::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void HealthService::stop() {
   {
@@ -77,8 +79,7 @@ void HealthService::stop() {
   }
 }
 
-void HealthService::breakerOpened(UpstreamGroup& group, EndpointState& endpoint,
-                                  TimePoint until) {
+void HealthService::breakerOpened(UpstreamGroup& group, EndpointState& endpoint, TimePoint until) {
   {
     std::lock_guard lock(mutex_);
     reopen_.push({until, &group, &endpoint});

@@ -5,7 +5,9 @@
 namespace fairway::proxy {
 
 namespace {
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+}
 }  // namespace
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
@@ -47,9 +49,8 @@ void HeaderBlock::endValue() {
     field.valueOffset = static_cast<std::uint32_t>(arena_.size());
     partName_ = false;
   }
-  while (field.valueSize > 0 &&
-         (arena_[field.valueOffset + field.valueSize - 1] == ' ' ||
-          arena_[field.valueOffset + field.valueSize - 1] == '\t')) {
+  while (field.valueSize > 0 && (arena_[field.valueOffset + field.valueSize - 1] == ' ' ||
+                                 arena_[field.valueOffset + field.valueSize - 1] == '\t')) {
     --field.valueSize;
   }
   while (field.valueSize > 0 &&
@@ -78,8 +79,8 @@ std::size_t HeaderBlock::count(std::string_view name) const {
 
 bool isHopByHop(std::string_view name) {
   static constexpr std::array<std::string_view, 8> kHopByHop = {
-      "connection", "keep-alive", "proxy-connection", "te",
-      "trailer",    "transfer-encoding", "upgrade",  "proxy-authenticate"};
+      "connection", "keep-alive",        "proxy-connection", "te",
+      "trailer",    "transfer-encoding", "upgrade",          "proxy-authenticate"};
   for (std::string_view hop : kHopByHop) {
     if (equalsIgnoreCase(name, hop)) {
       return true;
@@ -90,29 +91,47 @@ bool isHopByHop(std::string_view name) {
 
 bool listContains(std::string_view list, std::string_view token) {
   bool found = false;
-  forEachToken(list, [&](std::string_view element) { found = found || equalsIgnoreCase(element, token); });
+  forEachToken(
+      list, [&](std::string_view element) { found = found || equalsIgnoreCase(element, token); });
   return found;
 }
 
 std::string_view reasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 417:
+      return "Expectation Failed";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 

@@ -1,6 +1,6 @@
-#include <fairway/proxy/router.hpp>
-
 #include <algorithm>
+
+#include <fairway/proxy/router.hpp>
 
 namespace fairway::proxy {
 

@@ -16,28 +16,26 @@ namespace fairway::proxy {
 // One worker's counters: written by that worker only, read by the admin thread (relaxed atomics,
 // merged on scrape). No lock and no shared cache line on the request path.
 struct WorkerMetrics {
-  Counter accepted;             // client connections accepted
-  Counter refused;              // closed at once: limits.max_connections reached
-  Counter requests;             // requests whose head was parsed
+  Counter accepted;                  // client connections accepted
+  Counter refused;                   // closed at once: limits.max_connections reached
+  Counter requests;                  // requests whose head was parsed
   std::array<Counter, 6> responses;  // by status class: [1] 1xx ... [5] 5xx; [0] aborted
-  Counter badRequests;          // 400/413/414/431/505 answered by the proxy
-  Counter clientTimeouts;       // header, body, keep-alive or send timeouts
-  Counter noRoute;              // 404: no route
-  Counter noEndpoint;           // 503: no available endpoint
+  Counter badRequests;               // 400/413/414/431/505 answered by the proxy
+  Counter clientTimeouts;            // header, body, keep-alive or send timeouts
+  Counter noRoute;                   // 404: no route
+  Counter noEndpoint;                // 503: no available endpoint
   Counter upstreamConnectFailures;
-  Counter upstreamTimeouts;     // connect or response timeouts (504)
-  Counter upstreamResets;       // closed or reset before the response completed
+  Counter upstreamTimeouts;      // connect or response timeouts (504)
+  Counter upstreamResets;        // closed or reset before the response completed
   Counter upstreamBadResponses;  // malformed responses (502)
   Counter retries;
-  Counter upstreamConnects;     // new upstream connections
-  Counter upstreamReuses;       // requests sent on a pooled connection
+  Counter upstreamConnects;  // new upstream connections
+  Counter upstreamReuses;    // requests sent on a pooled connection
   Counter bytesFromClients;
   Counter bytesToClients;
-  Counter activeConnections;    // gauge: add() and sub() by the one writer
+  Counter activeConnections;  // gauge: add() and sub() by the one writer
   Counter activeRequests;
-  void sub(Counter& gauge) {
-    gauge.value.store(gauge.get() - 1, std::memory_order_relaxed);
-  }
+  void sub(Counter& gauge) { gauge.value.store(gauge.get() - 1, std::memory_order_relaxed); }
 };
 
 // What every worker shares: the configuration, the routes, the upstream groups. Immutable once

@@ -1,13 +1,12 @@
-#include <fairway/proxy/server.hpp>
-
+#include <cerrno>
+#include <cstring>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <thread>
+#include <fairway/proxy/server.hpp>
 
 #include "admin.hpp"
 #include "health_service.hpp"
@@ -119,9 +118,13 @@ Result<std::unique_ptr<Server>> Server::make(Config config) {
 
 Server::Server(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
-const Config& Server::config() const { return state_->runtime.config; }
+const Config& Server::config() const {
+  return state_->runtime.config;
+}
 
 Status Server::start() {
   std::lock_guard lock(state_->mutex);
@@ -273,9 +276,15 @@ MetricsSnapshot Server::metrics() const {
         e.breaker = "off";
       } else {
         switch (endpoint->breaker->state()) {
-          case breaker::State::kClosed: e.breaker = "closed"; break;
-          case breaker::State::kOpen: e.breaker = "open"; break;
-          case breaker::State::kHalfOpen: e.breaker = "half_open"; break;
+          case breaker::State::kClosed:
+            e.breaker = "closed";
+            break;
+          case breaker::State::kOpen:
+            e.breaker = "open";
+            break;
+          case breaker::State::kHalfOpen:
+            e.breaker = "half_open";
+            break;
         }
       }
       e.requests = endpoint->requests.load();

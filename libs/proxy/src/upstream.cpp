@@ -1,9 +1,8 @@
 #include "upstream.hpp"
 
 #include <arpa/inet.h>
-#include <netdb.h>
-
 #include <cstring>
+#include <netdb.h>
 
 #include <fairway/core/random.hpp>
 
@@ -47,8 +46,7 @@ class UpstreamGroup::HealthObserver final : public health::Observer {
     if (active_) {
       endpoint.healthUp.store(event.to != health::HealthState::kDown, std::memory_order_relaxed);
     } else {
-      endpoint.ejected.store(event.to == health::HealthState::kEjected,
-                             std::memory_order_relaxed);
+      endpoint.ejected.store(event.to == health::HealthState::kEjected, std::memory_order_relaxed);
     }
     group_.refreshAvailability(endpoint, event.at);
   }
@@ -104,14 +102,14 @@ std::unique_ptr<UpstreamGroup> UpstreamGroup::make(const UpstreamConfig& config,
     auto endpoint = std::make_unique<EndpointState>();
     endpoint->index = group->endpoints_.size();
     endpoint->config = backend;
-    endpoint->id = backend.id.empty() ? backend.host + ":" + std::to_string(backend.port)
-                                      : backend.id;
+    endpoint->id =
+        backend.id.empty() ? backend.host + ":" + std::to_string(backend.port) : backend.id;
     if (!resolve(backend, *endpoint, error)) {
       error = where + ": " + error;
       return nullptr;
     }
-    lbConfig.endpoints.push_back({endpoint->id, backend.host + ":" + std::to_string(backend.port),
-                                  backend.weight, true});
+    lbConfig.endpoints.push_back(
+        {endpoint->id, backend.host + ":" + std::to_string(backend.port), backend.weight, true});
     group->endpoints_.push_back(std::move(endpoint));
   }
   auto lb = balancer::make(lbConfig);
@@ -158,9 +156,8 @@ std::unique_ptr<UpstreamGroup> UpstreamGroup::make(const UpstreamConfig& config,
     group->checker_ = std::move(checker.value());
     group->checker_->subscribe(std::make_shared<HealthObserver>(*group, true));
     for (auto& endpoint : group->endpoints_) {
-      (void)group->checker_->add(endpoint->id, endpoint->config.host + ":" +
-                                                   std::to_string(endpoint->config.port),
-                                 now);
+      (void)group->checker_->add(
+          endpoint->id, endpoint->config.host + ":" + std::to_string(endpoint->config.port), now);
       auto state = group->checker_->state(endpoint->id);
       endpoint->healthUp.store(!state || *state != health::HealthState::kDown);
       group->refreshAvailability(*endpoint, now);
@@ -189,8 +186,8 @@ void UpstreamGroup::refreshAvailability(EndpointState& endpoint, TimePoint now) 
 
 bool UpstreamGroup::tryStartRetry() {
   std::int64_t active = activeRequests_.load(std::memory_order_relaxed);
-  auto allowed = static_cast<std::int64_t>(config_.retry.budgetPercent / 100.0 *
-                                           static_cast<double>(active));
+  auto allowed =
+      static_cast<std::int64_t>(config_.retry.budgetPercent / 100.0 * static_cast<double>(active));
   if (allowed < config_.retry.minRetriesInFlight) {
     allowed = config_.retry.minRetriesInFlight;
   }

@@ -1,23 +1,22 @@
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <netinet/in.h>
 #include <string>
 #include <string_view>
+#include <sys/socket.h>
 #include <unordered_map>
 #include <vector>
 
 #include <fairway/balancer/balancer.hpp>
 #include <fairway/breaker/breaker.hpp>
+#include <fairway/core/time.hpp>
 #include <fairway/health/health_checker.hpp>
 #include <fairway/health/outlier_detector.hpp>
-#include <fairway/core/time.hpp>
 #include <fairway/proxy/config.hpp>
 
 namespace fairway::proxy {
@@ -44,10 +43,10 @@ struct EndpointState {
   sockaddr_storage address{};
   socklen_t addressSize = 0;
   std::unique_ptr<breaker::Breaker> breaker;  // null when breakers are off
-  std::atomic<bool> healthUp{true};      // active checks
-  std::atomic<bool> ejected{false};      // outlier detection
-  std::atomic<bool> breakerOpen{false};  // the breaker is open (not half-open)
-  bool availableInBalancer = true;       // guarded by UpstreamGroup::availabilityMutex_
+  std::atomic<bool> healthUp{true};           // active checks
+  std::atomic<bool> ejected{false};           // outlier detection
+  std::atomic<bool> breakerOpen{false};       // the breaker is open (not half-open)
+  bool availableInBalancer = true;            // guarded by UpstreamGroup::availabilityMutex_
   // Totals across workers (atomic RMW: several workers write).
   std::atomic<std::uint64_t> requests{0}, failures{0}, connectFailures{0};
 };

@@ -1,15 +1,15 @@
 #include "worker.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
-#include <llhttp.h>
+#include <cerrno>
+#include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
+#include <llhttp.h>
 
 #include "http.hpp"
 
@@ -68,7 +68,10 @@ std::string addressText(const sockaddr_storage& address) {
 // bare CR, bare LF, NUL, and obsolete line folding. Leading empty lines are allowed (§2.2).
 class HeadScanner {
  public:
-  void reset() { *this = HeadScanner{}; active_ = true; }
+  void reset() {
+    *this = HeadScanner{};
+    active_ = true;
+  }
   bool active() const { return active_; }
   // Scans up to the end of the head (then deactivates). False on a forbidden byte.
   bool scan(const char* data, std::size_t size) {
@@ -264,9 +267,9 @@ class ClientConnection final : public Handler {
   bool requestActive_ = false;  // counted in group_->activeRequests
   std::string head_;            // the upstream request head, without its final CRLF
   bool needsHost_ = false;
-  std::string replay_;          // the body as sent, while it fits retry.buffer_bytes
+  std::string replay_;  // the body as sent, while it fits retry.buffer_bytes
   bool replayable_ = true;
-  Buffer requestOut_;           // bytes for the upstream connection
+  Buffer requestOut_;  // bytes for the upstream connection
   UpstreamConnection* upstream_ = nullptr;
   EndpointState* endpoint_ = nullptr;
   EndpointState* lastEndpoint_ = nullptr;
@@ -282,6 +285,7 @@ class ClientConnection final : public Handler {
   bool retryScheduled_ = false;
 
   // The response.
+  int responseStatus_ = 0;
   bool responseStarted_ = false;
   Framing framing_ = Framing::kNone;
   bool responseLastChunk_ = false;
@@ -359,7 +363,9 @@ class UpstreamConnection final : public Handler {
 // Worker
 
 Worker::Worker(Runtime& runtime, std::size_t index)
-    : runtime_(runtime), index_(index), random_(0x9e3779b97f4a7c15ULL * (index + 1)),
+    : runtime_(runtime),
+      index_(index),
+      random_(0x9e3779b97f4a7c15ULL * (index + 1)),
       scratch_(kReadChunk) {
   idle_.resize(runtime_.groups.size());
   for (std::size_t g = 0; g < runtime_.groups.size(); ++g) {
@@ -390,9 +396,13 @@ bool Worker::adoptListener(int fd, std::string& error) {
   return true;
 }
 
-void Worker::run() { loop_.run(); }
+void Worker::run() {
+  loop_.run();
+}
 
-void Worker::stop() { loop_.stop(); }
+void Worker::stop() {
+  loop_.stop();
+}
 
 void Worker::drain() {
   loop_.post([this] {
@@ -551,8 +561,8 @@ void ClientConnection::open(int fd, const sockaddr_storage& peer) {
     close();
     return;
   }
-  worker_.loop_.setDeadline(*this, worker_.loop_.now() +
-                                       worker_.runtime_.config.clientTimeouts.header);
+  worker_.loop_.setDeadline(*this,
+                            worker_.loop_.now() + worker_.runtime_.config.clientTimeouts.header);
 }
 
 void ClientConnection::drain() {
@@ -699,8 +709,8 @@ bool ClientConnection::flush() {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      worker_.loop_.setDeadline(*this, worker_.loop_.now() +
-                                           worker_.runtime_.config.clientTimeouts.send);
+      worker_.loop_.setDeadline(*this,
+                                worker_.loop_.now() + worker_.runtime_.config.clientTimeouts.send);
       if (upstream_ != nullptr && out_.size() < kLowWater) {
         upstream_->resumeRead();
       }
@@ -786,6 +796,9 @@ void ClientConnection::close() {
   if (retryScheduled_) {
     EventLoop::forget(retryTimer_);
     retryScheduled_ = false;
+  }
+  if (requestActive_) {
+    worker_.metrics_.responses[0].add();  // the exchange ended without a complete response
   }
   finishExchange();
   ::close(fd_);
@@ -974,8 +987,8 @@ int ClientConnection::requestHead() {
   group_->startRequest();
   requestActive_ = true;
   worker_.metrics_.activeRequests.add();
-  worker_.loop_.setDeadline(*this, hasBody ? worker_.loop_.now() + config.clientTimeouts.body
-                                           : kNever);
+  worker_.loop_.setDeadline(*this,
+                            hasBody ? worker_.loop_.now() + config.clientTimeouts.body : kNever);
   if (!startAttempt()) {
     return fail(503);
   }
@@ -1142,7 +1155,8 @@ bool ClientConnection::startAttempt() {
   EndpointState* endpoint = nullptr;
   std::size_t tries = std::max<std::size_t>(3, group.endpoints().size());
   for (std::size_t i = 0; i < tries && !chosen; ++i) {
-    auto pick = group.balancer().pick({.now = now, .hash = std::nullopt, .random = &worker_.random_});
+    auto pick =
+        group.balancer().pick({.now = now, .hash = std::nullopt, .random = &worker_.random_});
     if (!pick) {
       break;
     }
@@ -1286,9 +1300,10 @@ void ClientConnection::scheduleRetry() {
   const RetryConfig& retry = group_->config().retry;
   auto cap = retry.backoffBase.count() << std::min(attempts_ - 1, 20);
   cap = std::min<std::int64_t>(cap, retry.backoffMax.count());
-  std::int64_t delay = cap > 0 ? static_cast<std::int64_t>(worker_.random_.below(
-                                     static_cast<std::uint64_t>(cap) + 1))
-                               : 0;
+  std::int64_t delay =
+      cap > 0
+          ? static_cast<std::int64_t>(worker_.random_.below(static_cast<std::uint64_t>(cap) + 1))
+          : 0;
   retryScheduled_ = true;
   worker_.loop_.setDeadline(retryTimer_, worker_.loop_.now() + core::Duration(delay));
 }
@@ -1403,6 +1418,7 @@ int ClientConnection::upstreamHead(UpstreamConnection& upstream, llhttp_t* parse
   }
 
   responseStarted_ = true;
+  responseStatus_ = status;
   responseLastChunk_ = false;
   if (noBody) {
     framing_ = Framing::kNone;
@@ -1506,6 +1522,7 @@ void ClientConnection::respondLocal(int status, bool closeAfter) {
   out.append(reason);
   out.push_back('\n');
   responseStarted_ = true;
+  responseStatus_ = status;
   framing_ = Framing::kNone;
   finishResponse();
 }
@@ -1524,6 +1541,8 @@ void ClientConnection::finishExchange() {
 
 void ClientConnection::finishResponse() {
   ++served_;
+  worker_.metrics_.responses[static_cast<std::size_t>(std::clamp(responseStatus_ / 100, 1, 5))]
+      .add();
   finishExchange();
   group_ = nullptr;
   endpoint_ = nullptr;
@@ -1576,8 +1595,7 @@ bool UpstreamConnection::connect(UpstreamGroup& group, EndpointState& endpoint) 
   int rc = -1;
   if (fd_ >= 0) {
     setNoDelay(fd_);
-    rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&endpoint.address),
-                   endpoint.addressSize);
+    rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&endpoint.address), endpoint.addressSize);
   }
   state_ = State::kConnecting;
   if (fd_ < 0 || (rc < 0 && errno != EINPROGRESS) ||
@@ -1748,8 +1766,7 @@ void UpstreamConnection::readSome() {
     ssize_t n = ::recv(fd_, worker_.scratch_.data(), worker_.scratch_.size(), 0);
     if (n > 0) {
       responseBytes_ += static_cast<std::uint64_t>(n);
-      worker_.loop_.setDeadline(*this,
-                                worker_.loop_.now() + group_->config().timeouts.response);
+      worker_.loop_.setDeadline(*this, worker_.loop_.now() + group_->config().timeouts.response);
       feed(worker_.scratch_.data(), static_cast<std::size_t>(n));
       continue;
     }

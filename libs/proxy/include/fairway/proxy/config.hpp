@@ -24,29 +24,29 @@ using Duration = std::chrono::nanoseconds;
 // One address:port the proxy accepts clients on.
 struct ListenerConfig {
   std::string address = "0.0.0.0";  // server.address / listeners[i].address
-  std::uint16_t port = 8080;         // server.port / listeners[i].port; 0 picks a free port
+  std::uint16_t port = 8080;        // server.port / listeners[i].port; 0 picks a free port
 };
 
 // Per-connection and per-request bounds on what a client may send (nginx's and HAProxy's knobs).
 struct LimitsConfig {
-  std::size_t maxRequestLineBytes = 8 * 1024;    // limits.max_request_line; over it: 414
-  std::size_t maxHeaderBytes = 32 * 1024;        // limits.max_header_bytes (all fields); 431
-  std::size_t maxHeaderCount = 100;              // limits.max_headers; 431
-  std::uint64_t maxBodyBytes = 0;                // limits.max_body_bytes, 0 = unlimited; 413
-  std::size_t maxConnections = 16384;            // limits.max_connections, whole process
-  std::size_t maxRequestsPerConnection = 0;      // limits.max_requests_per_connection, 0 = no cap
+  std::size_t maxRequestLineBytes = 8 * 1024;  // limits.max_request_line; over it: 414
+  std::size_t maxHeaderBytes = 32 * 1024;      // limits.max_header_bytes (all fields); 431
+  std::size_t maxHeaderCount = 100;            // limits.max_headers; 431
+  std::uint64_t maxBodyBytes = 0;              // limits.max_body_bytes, 0 = unlimited; 413
+  std::size_t maxConnections = 16384;          // limits.max_connections, whole process
+  std::size_t maxRequestsPerConnection = 0;    // limits.max_requests_per_connection, 0 = no cap
 };
 
 // Client-side timeouts (slowloris and idle clients); upstream ones live in UpstreamTimeouts.
 struct ClientTimeouts {
-  Duration header = std::chrono::seconds(10);    // timeouts.client_header: whole request head
-  Duration body = std::chrono::seconds(60);      // timeouts.client_body: between two body reads
+  Duration header = std::chrono::seconds(10);     // timeouts.client_header: whole request head
+  Duration body = std::chrono::seconds(60);       // timeouts.client_body: between two body reads
   Duration keepAlive = std::chrono::seconds(75);  // timeouts.keep_alive: idle between requests
-  Duration send = std::chrono::seconds(60);      // timeouts.client_send: a stalled client reader
+  Duration send = std::chrono::seconds(60);       // timeouts.client_send: a stalled client reader
 };
 
 struct UpstreamTimeouts {
-  Duration connect = std::chrono::seconds(5);   // timeouts.connect; 502 (or retried)
+  Duration connect = std::chrono::seconds(5);    // timeouts.connect; 502 (or retried)
   Duration response = std::chrono::seconds(30);  // timeouts.response (server.timeout); 504
   Duration idle = std::chrono::seconds(60);      // timeouts.upstream_idle: pooled connections
 };
@@ -74,7 +74,7 @@ struct RetryConfig {
 
 // One backend server of an upstream group.
 struct BackendConfig {
-  std::string url;  // backends[i].url: "http://host:port" (http only)
+  std::string url;   // backends[i].url: "http://host:port" (http only)
   std::string host;  // parsed from url
   std::uint16_t port = 80;
   std::int64_t weight = 1;  // backends[i].weight, >= 1
@@ -116,11 +116,11 @@ struct RateLimitConfig {
 
 // cache.* (the original design's `max_size`, `ttl`).
 struct CacheConfig {
-  bool enabled = false;  // true once the section is present
-  std::size_t maxEntries = 1000;                      // cache.max_size
-  std::optional<Duration> ttl;                        // cache.ttl: heuristic/default lifetime
-  std::size_t maxBodyBytes = 1024 * 1024;             // cache.max_body_bytes
-  std::size_t maxBytes = 256 * 1024 * 1024;           // cache.max_bytes
+  bool enabled = false;                      // true once the section is present
+  std::size_t maxEntries = 1000;             // cache.max_size
+  std::optional<Duration> ttl;               // cache.ttl: heuristic/default lifetime
+  std::size_t maxBodyBytes = 1024 * 1024;    // cache.max_body_bytes
+  std::size_t maxBytes = 256 * 1024 * 1024;  // cache.max_bytes
 };
 
 struct AdminConfig {
@@ -130,10 +130,10 @@ struct AdminConfig {
 };
 
 struct LogConfig {
-  std::string accessLog;             // log.access: path, "-" stdout, "" off
+  std::string accessLog;                  // log.access: path, "-" stdout, "" off
   std::string accessFormat = "combined";  // log.access_format: combined | json
-  std::string errorLog = "-";        // log.error: path, "-" stderr
-  std::string level = "information";  // log.level: POCO level names
+  std::string errorLog = "-";             // log.error: path, "-" stderr
+  std::string level = "information";      // log.level: POCO level names
 };
 
 struct Config {
