@@ -1,8 +1,6 @@
 // Files and formats to one AbstractConfiguration: POCO Util's readers for JSON, XML, .properties
 // and .ini, and a YAML flattener into a MapConfiguration with POCO's key syntax.
 
-#include <fairway/proxy/config_loader.hpp>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -20,6 +18,8 @@
 #include <Poco/Util/PropertyFileConfiguration.h>
 #include <Poco/Util/XMLConfiguration.h>
 #include <yaml-cpp/yaml.h>
+
+#include <fairway/proxy/config_loader.hpp>
 
 #include "config_tree.hpp"
 #include "config_values.hpp"
@@ -160,9 +160,7 @@ LoadResult loadYaml(std::string_view text) {
   }
   // File order reads best: a stable sort keeps problems of one line in reading order.
   std::stable_sort(result.problems.begin(), result.problems.end(),
-                   [](const ConfigProblem& a, const ConfigProblem& b) {
-                     return a.line < b.line;
-                   });
+                   [](const ConfigProblem& a, const ConfigProblem& b) { return a.line < b.line; });
   return result;
 }
 

@@ -53,9 +53,8 @@ const std::vector<std::string> kWindowKinds = {"count", "time"};
 const std::vector<std::string> kJitters = {"none", "full", "equal"};
 const std::vector<std::string> kAccessFormats = {"combined", "json"};
 // POCO's level names (Poco::Logger::parseLevel).
-const std::vector<std::string> kLogLevels = {"none",   "fatal",       "critical",
-                                             "error",  "warning",     "notice",
-                                             "information", "debug", "trace"};
+const std::vector<std::string> kLogLevels = {
+    "none", "fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"};
 const std::vector<std::string> kClientTimeoutKeys = {"client_header", "client_body", "keep_alive",
                                                      "client_send"};
 
@@ -77,7 +76,8 @@ bool isHostName(std::string_view name) {
     const std::size_t dot = std::min(name.find('.', start), name.size());
     const std::string_view label = name.substr(start, dot - start);
     if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-' ||
-        label.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+        label.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
             std::string_view::npos) {
       return false;
     }
@@ -111,9 +111,10 @@ bool isIPv6(std::string_view text) {
 
 // RFC 9110 §5.6.2 token: a header name.
 bool isToken(std::string_view s) {
-  return !s.empty() && s.find_first_not_of("!#$%&'*+-.^_`|~0123456789"
-                                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
-                           std::string_view::npos;
+  return !s.empty() &&
+         s.find_first_not_of(
+             "!#$%&'*+-.^_`|~0123456789"
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string_view::npos;
 }
 
 bool hasSpaceOrControl(std::string_view s) {
@@ -221,9 +222,8 @@ std::optional<BackendAddress> parseBackendUrl(std::string_view url, std::string&
     }
   }
   if (hasPort) {
-    const auto port = isDigits(portText) && portText.size() <= 5
-                          ? config::parseInteger(portText)
-                          : std::optional<std::int64_t>{};
+    const auto port = isDigits(portText) && portText.size() <= 5 ? config::parseInteger(portText)
+                                                                 : std::optional<std::int64_t>{};
     if (!port || *port < 1 || *port > 65535) {
       why = "port must be in [1, 65535]";
       return std::nullopt;
@@ -303,15 +303,20 @@ void readChecked(const Node* node, const std::string& path, std::string_view lib
       return;
     }
     LibraryMessage m = splitLibraryMessage(*error, libraryPrefix);
+    if (skip.contains(withoutIndexes(m.key))) {
+      return;  // reported already; what is left is a rule across keys, the other one given
+    }
     const Node* at = node != nullptr && !m.key.empty() ? node->find(m.key) : nullptr;
-    if (at != nullptr && at->isScalar() && m.message.find("(got") == std::string::npos) {
+    if (at != nullptr && at->isScalar() && m.message.find("(got") == std::string::npos &&
+        m.message.find("'" + std::string(config::trim(at->value)) + "'") == std::string::npos) {
       m.message += " " + got(at->value);
     }
     problems.add(join(path, m.key), m.message);
     // A key not in this section (inherited, or a rule across keys) cannot be skipped.
-    if (at == nullptr || !skip.insert(withoutIndexes(m.key)).second) {
+    if (at == nullptr) {
       return;
     }
+    skip.insert(withoutIndexes(m.key));
   }
 }
 
@@ -335,7 +340,8 @@ void readOptional(Section& parent, std::string_view key, std::string_view librar
   if (node->isScalar() && !node->empty()) {
     const auto on = config::parseBool(node->value);
     if (!on && !isOff(node->value)) {
-      problems.add(path, "must be a section with keys, or false to turn it off " + got(node->value));
+      problems.add(path,
+                   "must be a section with keys, or false to turn it off " + got(node->value));
       return;
     }
     if (on.value_or(false)) {
@@ -368,13 +374,15 @@ void readOptional(Section& parent, std::string_view key, std::string_view librar
 // "200", "200-399", "2xx".
 std::optional<health::StatusRange> parseStatusRange(std::string_view text) {
   text = config::trim(text);
-  if (text.size() == 3 && text[0] >= '1' && text[0] <= '5' && config::lower(text.substr(1)) == "xx") {
+  if (text.size() == 3 && text[0] >= '1' && text[0] <= '5' &&
+      config::lower(text.substr(1)) == "xx") {
     const int base = (text[0] - '0') * 100;
     return health::StatusRange{base, base + 99};
   }
   const std::size_t dash = text.find('-');
   const auto from = config::parseInteger(text.substr(0, dash));
-  const auto to = dash == std::string_view::npos ? from : config::parseInteger(text.substr(dash + 1));
+  const auto to =
+      dash == std::string_view::npos ? from : config::parseInteger(text.substr(dash + 1));
   if (!from || !to || *from < 0 || *to < 0 || *from > 999 || *to > 999) {
     return std::nullopt;
   }
@@ -385,7 +393,8 @@ void readHealthCheck(Section& s, health::HealthCheckConfig& h) {
   s.known("enabled");
   if (const Node* node = s.scalar("path")) {
     if (hasSpaceOrControl(config::trim(node->value))) {
-      s.problems().add(node->path, "must not contain spaces or control characters " + got(node->value));
+      s.problems().add(node->path,
+                       "must not contain spaces or control characters " + got(node->value));
     } else {
       h.probe.path = std::string(config::trim(node->value));
     }
@@ -577,8 +586,8 @@ std::optional<std::string> checkBalancer(const UpstreamConfig& u, bool withEndpo
   b.endpoints.clear();
   if (withEndpoints) {
     for (const BackendConfig& backend : u.backends) {
-      b.endpoints.push_back({backend.id, backend.host + ":" + std::to_string(backend.port),
-                             backend.weight, true});
+      b.endpoints.push_back(
+          {backend.id, backend.host + ":" + std::to_string(backend.port), backend.weight, true});
     }
   }
   auto made = balancer::make(b);
@@ -586,6 +595,11 @@ std::optional<std::string> checkBalancer(const UpstreamConfig& u, bool withEndpo
     return std::nullopt;
   }
   std::string message = made.error().message;
+  if (made.error().code == balancer::ErrorCode::kUnknownAlgorithm) {
+    if (const auto suggestion = config::closest(b.algorithm, balancer::algorithmNames())) {
+      message += "; did you mean `" + *suggestion + "`?";
+    }
+  }
   if (message.starts_with("endpoints[")) {
     message.replace(0, 9, "backends");  // the engine's endpoints are the file's backends
   }
@@ -694,7 +708,8 @@ std::vector<BackendConfig> readBackends(const std::vector<Node>& items, const st
       if (const Node* idNode = s.scalar("id")) {
         const std::string_view id = config::trim(idNode->value);
         if (id.empty() || hasSpaceOrControl(id)) {
-          problems.add(idNode->path, "must be a non-empty name without spaces " + got(idNode->value));
+          problems.add(idNode->path,
+                       "must be a non-empty name without spaces " + got(idNode->value));
         } else {
           backend.id = std::string(id);
           idGiven = true;
@@ -718,8 +733,8 @@ std::vector<BackendConfig> readBackends(const std::vector<Node>& items, const st
     if (!backend.id.empty()) {
       const std::string where = idGiven ? join(item.path, "id") : urlNode->path;
       if (auto [it, fresh] = idOwner.emplace(backend.id, item.path); !fresh) {
-        problems.add(where, "duplicate backend id '" + backend.id + "' (also " + it->second +
-                                ")" + (idGiven ? "" : "; give each an `id` if this is intended"));
+        problems.add(where, "duplicate backend id '" + backend.id + "' (also " + it->second + ")" +
+                                (idGiven ? "" : "; give each an `id` if this is intended"));
       }
     }
     backends.push_back(std::move(backend));
@@ -730,7 +745,8 @@ std::vector<BackendConfig> readBackends(const std::vector<Node>& items, const st
 
 bool validUpstreamName(std::string_view name) {
   return !name.empty() && name.size() <= 64 &&
-         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+         name.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
              std::string_view::npos;
 }
 
@@ -802,9 +818,9 @@ bool readRoutePath(Section& s, std::string& out) {
   const std::string_view path = config::trim(node->value);
   if (path.empty() || path.front() != '/' || hasSpaceOrControl(path) ||
       path.find_first_of("?#") != std::string_view::npos) {
-    s.problems().add(node->path,
-                     "must be a path prefix starting with '/', without spaces, '?' or '#' " +
-                         got(node->value));
+    s.problems().add(
+        node->path,
+        "must be a path prefix starting with '/', without spaces, '?' or '#' " + got(node->value));
     return false;
   }
   out = std::string(path);
@@ -824,8 +840,9 @@ std::vector<RouteConfig> readRoutes(const std::vector<Node>& items, const std::s
                                     Problems& problems) {
   std::vector<RouteConfig> routes;
   if (items.empty()) {
-    problems.add(path, "at least one route is required (leave `routes` out to send every request "
-                       "to the `default` upstream)");
+    problems.add(path,
+                 "at least one route is required (leave `routes` out to send every request "
+                 "to the `default` upstream)");
   }
   std::vector<std::string> names;
   for (const UpstreamConfig& u : upstreams) {
@@ -855,8 +872,9 @@ std::vector<RouteConfig> readRoutes(const std::vector<Node>& items, const std::s
     if (hostOk && pathOk) {
       const auto key = std::make_pair(route.host, route.pathPrefix);
       if (auto [it, fresh] = seen.emplace(key, item.path); !fresh) {
-        problems.add(item.path, "duplicate route: same host '" + (route.host.empty() ? "*" : route.host) +
-                                    "' and path '" + route.pathPrefix + "' as " + it->second);
+        problems.add(item.path, "duplicate route: same host '" +
+                                    (route.host.empty() ? "*" : route.host) + "' and path '" +
+                                    route.pathPrefix + "' as " + it->second);
       }
     }
     routes.push_back(std::move(route));
@@ -906,13 +924,26 @@ void readRateLimit(Section& s, RateLimitConfig& r) {
   if (s.get("burst") == nullptr) {
     s.problem("burst", "is required when rate_limit is given");
   }
-  if (rpsGiven && burstGiven) {
+  // ratelimit::validate() on what was given, a valid stand-in for what was not (or was bad, and
+  // is reported already); once more without a value it refused, to report the other one too.
+  bool rpsOk = rpsGiven;
+  bool burstOk = burstGiven;
+  while (rpsOk || burstOk) {
     ratelimit::Config limiter;
-    limiter.rate.requestsPerSecond = r.requestsPerSecond;
-    limiter.rate.burst = static_cast<std::int64_t>(r.burst);
-    if (const ratelimit::Status status = ratelimit::validate(limiter); !status.ok()) {
-      const LibraryMessage m = splitLibraryMessage(status.message(), "rate_limit.");
-      s.problem(m.key, m.message);
+    limiter.rate.requestsPerSecond = rpsOk ? r.requestsPerSecond : 1;
+    limiter.rate.burst = burstOk ? static_cast<std::int64_t>(r.burst) : 1;
+    const ratelimit::Status status = ratelimit::validate(limiter);
+    if (status.ok()) {
+      break;
+    }
+    const LibraryMessage m = splitLibraryMessage(status.message(), "rate_limit.");
+    s.problem(m.key, m.message);
+    if (m.key == "requests_per_second" && rpsOk) {
+      rpsOk = false;
+    } else if (m.key == "burst" && burstOk) {
+      burstOk = false;
+    } else {
+      break;
     }
   }
 }
@@ -1002,7 +1033,8 @@ Config readRoot(const Node& root, Problems& problems) {
     serverListenerGiven = s.get("address") != nullptr || s.get("port") != nullptr;
     readAddress(s, "address", serverListener.address);
     s.integer("port", serverListener.port, 0, 65535);
-    if (const Node* node = s.scalar("workers"); node != nullptr && config::trim(node->value) == "auto") {
+    if (const Node* node = s.scalar("workers");
+        node != nullptr && config::trim(node->value) == "auto") {
       cfg.workers = 0;
     } else {
       s.integer("workers", cfg.workers, 0, kMaxWorkers);
@@ -1016,8 +1048,9 @@ Config readRoot(const Node& root, Problems& problems) {
   const bool listenersGiven = root.field("listeners") != nullptr;
   if (auto items = top.list("listeners")) {
     if (serverListenerGiven) {
-      problems.add("listeners", "given together with server.address/server.port: use one or the "
-                                "other");
+      problems.add("listeners",
+                   "given together with server.address/server.port: use one or the "
+                   "other");
     }
     if (items->empty()) {
       problems.add("listeners", "at least one listener is required");
@@ -1076,8 +1109,9 @@ Config readRoot(const Node& root, Problems& problems) {
   if (const Node* node = top.get("upstreams")) {
     if (!node->isMap()) {
       if (!node->empty()) {
-        problems.add(node->path, "must be a section of named upstreams, e.g. upstreams: {api: "
-                                 "{backends: [...]}}");
+        problems.add(node->path,
+                     "must be a section of named upstreams, e.g. upstreams: {api: "
+                     "{backends: [...]}}");
       }
     } else {
       for (const Node& child : node->children) {
@@ -1090,8 +1124,9 @@ Config readRoot(const Node& root, Problems& problems) {
     }
   }
   if (cfg.upstreams.empty() && root.field("backends") == nullptr) {
-    problems.add("backends", "no backends: give `backends` (one upstream) or `upstreams` (named "
-                             "groups)");
+    problems.add("backends",
+                 "no backends: give `backends` (one upstream) or `upstreams` (named "
+                 "groups)");
   }
 
   if (auto items = top.list("routes")) {
@@ -1100,12 +1135,14 @@ Config readRoot(const Node& root, Problems& problems) {
     const auto named = std::find_if(cfg.upstreams.begin(), cfg.upstreams.end(),
                                     [](const UpstreamConfig& u) { return u.name == "default"; });
     if (named != cfg.upstreams.end() || cfg.upstreams.size() == 1) {
-      const std::string& target = named != cfg.upstreams.end() ? named->name : cfg.upstreams[0].name;
+      const std::string& target =
+          named != cfg.upstreams.end() ? named->name : cfg.upstreams[0].name;
       cfg.routes.push_back(RouteConfig{"", "/", target});
     } else {
-      problems.add("routes", "is required when there are several upstreams and none is named "
-                             "`default` (upstreams: " +
-                                 upstreamNames(cfg.upstreams) + ")");
+      problems.add("routes",
+                   "is required when there are several upstreams and none is named "
+                   "`default` (upstreams: " +
+                       upstreamNames(cfg.upstreams) + ")");
     }
   }
 

@@ -102,8 +102,7 @@ std::optional<std::vector<Node>> Section::list(std::string_view key) {
   return std::vector<Node>{repath(*node, node->path + "[0]")};
 }
 
-bool Section::integer(std::string_view key, std::int64_t& out, std::int64_t min,
-                      std::int64_t max) {
+bool Section::integer(std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max) {
   const Node* node = scalar(key);
   if (node == nullptr) {
     return false;
@@ -167,8 +166,7 @@ bool Section::duration(std::string_view key, Duration& out, DurationRule rule) {
   return true;
 }
 
-bool Section::size(std::string_view key, std::uint64_t& out, std::uint64_t min,
-                   std::uint64_t max) {
+bool Section::size(std::string_view key, std::uint64_t& out, std::uint64_t min, std::uint64_t max) {
   const Node* node = scalar(key);
   if (node == nullptr) {
     return false;
@@ -245,9 +243,8 @@ bool Section::seed(std::string_view key, std::uint64_t& out) {
   }
   const auto value = parseUnsigned(node->value);
   if (!value) {
-    problems_->add(node->path,
-                   "must be a whole number from 0 to 2^64 - 1 (decimal or 0x...) " +
-                       got(node->value));
+    problems_->add(node->path, "must be a whole number from 0 to 2^64 - 1 (decimal or 0x...) " +
+                                   got(node->value));
     return false;
   }
   out = *value;

@@ -101,8 +101,7 @@ class Section {
     return true;
   }
   // A finite number within [min, max].
-  bool number(std::string_view key, double& out,
-              double min = -std::numeric_limits<double>::max(),
+  bool number(std::string_view key, double& out, double min = -std::numeric_limits<double>::max(),
               double max = std::numeric_limits<double>::max());
   bool duration(std::string_view key, Duration& out, DurationRule rule);
   bool size(std::string_view key, std::uint64_t& out, std::uint64_t min = 0,

@@ -41,7 +41,8 @@ Segment splitSegment(std::string_view segment) {
       digits.find_first_not_of("0123456789") != std::string_view::npos) {
     return {std::string(segment), std::nullopt};
   }
-  return {std::string(segment.substr(0, open)), static_cast<std::size_t>(std::stoul(std::string(digits)))};
+  return {std::string(segment.substr(0, open)),
+          static_cast<std::size_t>(std::stoul(std::string(digits)))};
 }
 
 class Builder {
@@ -112,8 +113,8 @@ class Builder {
       if (g.plain) {
         // XML: the first of several equal elements enumerates without an index.
         if (!g.items.emplace(0, *g.plain).second) {
-          problems_.push_back({childPath, "given both as `" + g.name + "` and `" + g.name +
-                                              "[0]`; use one list"});
+          problems_.push_back(
+              {childPath, "given both as `" + g.name + "` and `" + g.name + "[0]`; use one list"});
         }
       }
       Node list;
@@ -214,8 +215,8 @@ const Node* Node::find(std::string_view relative) const {
     Segment s = splitSegment(part);
     node = node->field(s.name);
     if (node != nullptr && s.index) {
-      node = node->isList() && *s.index < node->children.size() ? &node->children[*s.index]
-                                                                 : nullptr;
+      node =
+          node->isList() && *s.index < node->children.size() ? &node->children[*s.index] : nullptr;
     }
   }
   return node;
@@ -230,8 +231,9 @@ Node buildTree(const Poco::Util::AbstractConfiguration& conf,
   }
   if (!root.isMap()) {
     // A document that is a single value: no sections at all.
-    problems.push_back({"", "the top level must hold sections (server, backends, ...), not a "
-                            "single value"});
+    problems.push_back({"",
+                        "the top level must hold sections (server, backends, ...), not a "
+                        "single value"});
     return Node{Node::Kind::kMap, "", "", "", {}};
   }
   return root;

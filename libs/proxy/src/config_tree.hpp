@@ -29,9 +29,9 @@ struct Node {
   enum class Kind { kScalar, kMap, kList };
 
   Kind kind = Kind::kScalar;
-  std::string name;   // the key within its map ("url"); empty for list items and the root
-  std::string path;   // the key as problems name it: "upstreams.api.backends[0].url"
-  std::string value;  // kScalar: the text as written
+  std::string name;            // the key within its map ("url"); empty for list items and the root
+  std::string path;            // the key as problems name it: "upstreams.api.backends[0].url"
+  std::string value;           // kScalar: the text as written
   std::vector<Node> children;  // kMap: fields in key order; kList: items
 
   bool isScalar() const { return kind == Kind::kScalar; }

@@ -156,6 +156,7 @@ struct Decimal {
   std::uint64_t whole = 0;
   std::string_view fraction;  // digits after the point, possibly empty
   std::size_t length = 0;     // characters consumed
+  bool overflow = false;      // the integer part does not fit in 64 bits
 };
 
 std::optional<Decimal> takeDecimal(std::string_view text) {
@@ -165,7 +166,7 @@ std::optional<Decimal> takeDecimal(std::string_view text) {
     const std::uint64_t digit = static_cast<std::uint64_t>(text[i] - '0');
     if (__builtin_mul_overflow(d.whole, std::uint64_t{10}, &d.whole) ||
         __builtin_add_overflow(d.whole, digit, &d.whole)) {
-      d.whole = std::numeric_limits<std::uint64_t>::max();  // reported as too large below
+      d.overflow = true;  // reported as too large by scale()
     }
     ++i;
   }
@@ -193,7 +194,7 @@ __extension__ using Wide = unsigned __int128;
 
 // whole.fraction × unit, exactly, into `out`.
 Scaled scale(const Decimal& d, std::uint64_t unit, std::uint64_t& out) {
-  if (d.whole == std::numeric_limits<std::uint64_t>::max()) {
+  if (d.overflow) {
     return Scaled::kOverflow;
   }
   std::string_view fraction = d.fraction;
@@ -226,7 +227,8 @@ void setWhy(std::string* why, std::string text) {
   }
 }
 
-constexpr std::uint64_t kMaxSigned = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+constexpr std::uint64_t kMaxSigned =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
 std::optional<std::uint64_t> durationUnit(std::string_view unit) {
   if (unit == "ns") {
