@@ -627,6 +627,9 @@ std::string toJson(const Scenario& s, const std::vector<Results>& runs) {
     j.close(']');
     j.close('}');
     j.field("events_processed", r.eventsProcessed);
+    j.field("request_slots", r.requestSlots);
+    j.field("attempt_slots", r.attemptSlots);
+    j.field("peak_queued_events", r.peakQueuedEvents);
     j.field("wall_s", r.wallSeconds);
     j.close('}');
   }

@@ -89,9 +89,8 @@ struct Request {
 struct Attempt {
   std::uint32_t request = 0;
   std::uint32_t backend = 0;
-  std::uint32_t generation = 0;      // bumped when the slot is freed: stale events see a mismatch
-  std::uint32_t probeEpoch = kNone;  // a half-open breaker probe of that epoch, or kNone
-  std::uint32_t server = kNone;      // while in service
+  std::uint32_t generation = 0;  // bumped when the slot is freed: stale events see a mismatch
+  std::uint32_t server = kNone;  // while in service
   balancer::Pick pick;
   std::int64_t sent = 0;
   std::int64_t serviceTime = 0;
@@ -180,8 +179,6 @@ struct Backend {
   breaker::State breakerState = breaker::State::kClosed;
   std::int64_t openUntil = 0;
   std::uint32_t openGeneration = 0;
-  std::uint32_t halfOpenEpoch = 0;
-  std::int64_t probesOutstanding = 0;
   bool available = true;
   std::int64_t unavailableSince = 0;
   health::ProbeResult pendingProbe;
@@ -321,7 +318,7 @@ class Engine {
 
   // Attempts.
   void dispatch(std::uint32_t requestId);
-  std::uint32_t pickBackend(Request& r, balancer::Pick& pick, bool& probe);
+  std::uint32_t pickBackend(Request& r, balancer::Pick& pick);
   void releaseUnused(const balancer::Pick& pick);
   void startService(Backend& b, std::uint32_t attemptId);
   void complete(std::uint32_t attemptId, std::uint64_t generation);
@@ -593,9 +590,13 @@ Result<Results> Engine::run() {
   // Requests still open this long after the end are counted as unfinished.
   const std::int64_t hardStop = duration_ + std::max<std::int64_t>(duration_, 60'000'000'000);
   std::uint64_t events = 0;
+  std::uint64_t peakQueued = 0;  // sampled every 1024 events
   while (!queue_.empty()) {
     if (activeRequests_ == 0 && queue_.nextTime() >= duration_) {
       break;
+    }
+    if ((events & 0x3ff) == 0) {
+      peakQueued = std::max<std::uint64_t>(peakQueued, queue_.size());
     }
     const Event e = queue_.pop();
     if (e.time > hardStop) {
@@ -620,6 +621,9 @@ Result<Results> Engine::run() {
     }
   }
   results_.eventsProcessed = events;
+  results_.requestSlots = requests_.capacity();
+  results_.attemptSlots = attempts_.capacity();
+  results_.peakQueuedEvents = peakQueued;
   if (options_.progress) {
     options_.progress(1.0);
   }
@@ -931,13 +935,17 @@ void Engine::releaseUnused(const balancer::Pick& pick) {
   balancer_->release(pick, {at(now_), Duration(latency)});
 }
 
-std::uint32_t Engine::pickBackend(Request& r, balancer::Pick& out, bool& probe) {
+// As the proxy's worker does: pick; on a retry, pick again rather than take the backend that just
+// failed; ask that backend's breaker, and pick again when it refuses (a half-open breaker admits
+// only its probes). At most max(3, backends) picks.
+std::uint32_t Engine::pickBackend(Request& r, balancer::Pick& out) {
   balancer::PickContext context{at(now_), std::nullopt, &pickRandom_};
   if (usesHash_) {
     context.hash = core::Random::mix(r.key ^ 0x6b657973ULL);
   }
-  const bool avoid = r.attempts > 1 && s_.client.retries.otherBackend && available_ > 1;
-  for (int tries = 0; tries < 3; ++tries) {
+  const bool avoid = r.attempts > 1 && s_.client.retries.otherBackend && backends_.size() > 1;
+  const std::size_t tries = std::max<std::size_t>(3, backends_.size());
+  for (std::size_t i = 0; i < tries; ++i) {
     std::optional<balancer::Pick> pick = balancer_->pick(context);
     if (!pick) {
       return kNone;
@@ -947,23 +955,13 @@ std::uint32_t Engine::pickBackend(Request& r, balancer::Pick& out, bool& probe) 
       b = backendById(pick->endpoint->id());
       endpointIndex_.insert(pick->endpoint, b);
     }
-    if (avoid && b == r.lastBackend && tries < 2) {
+    bool again = avoid && b == r.lastBackend && i + 1 < tries;
+    if (!again && backends_[b].breaker) {
+      again = !backends_[b].breaker->allow(at(now_));
+    }
+    if (again) {
       releaseUnused(*pick);
       continue;
-    }
-    Backend& backend = backends_[b];
-    probe = false;
-    if (backend.breaker) {
-      const breaker::Decision decision = backend.breaker->allow(at(now_));
-      if (!decision) {
-        releaseUnused(*pick);
-        continue;
-      }
-      if (decision.state == breaker::State::kHalfOpen) {
-        probe = true;
-        ++backend.probesOutstanding;
-        refreshAvailability(b);
-      }
     }
     out = *pick;
     return b;
@@ -981,8 +979,7 @@ void Engine::dispatch(std::uint32_t requestId) {
     }
   }
   balancer::Pick pick;
-  bool probe = false;
-  const std::uint32_t b = pickBackend(r, pick, probe);
+  const std::uint32_t b = pickBackend(r, pick);
   if (b == kNone) {
     if (r.measured) {
       ++results_.noBackend;
@@ -1002,7 +999,6 @@ void Engine::dispatch(std::uint32_t requestId) {
   a.pick = pick;
   a.sent = now_;
   a.measured = r.measured;
-  a.probeEpoch = probe ? backend.halfOpenEpoch : kNone;
   if (r.measured) {
     ++backend.result.attempts;
   }
@@ -1151,10 +1147,6 @@ void Engine::settle(Attempt& a, Answer answer, std::uint16_t status) {
         break;
     }
   }
-  const bool probe = a.probeEpoch != kNone && a.probeEpoch == b.halfOpenEpoch;
-  if (probe) {
-    --b.probesOutstanding;
-  }
   if (b.breaker) {
     b.breaker->record(
         answer == Answer::kSuccess ? breaker::Outcome::kSuccess : breaker::Outcome::kFailure,
@@ -1182,9 +1174,6 @@ void Engine::settle(Attempt& a, Answer answer, std::uint16_t status) {
     outlier_->recordOutcome(b.spec.id, outcome, t);
   }
   balancer_->release(a.pick, {t, latency});
-  if (probe) {
-    refreshAvailability(a.backend);
-  }
 }
 
 void Engine::freeAttempt(std::uint32_t id) {
@@ -1213,10 +1202,6 @@ bool Engine::retryable(Answer answer) const {
 
 void Engine::requestOutcome(std::uint32_t requestId, Answer answer) {
   Request& r = requests_[requestId];
-  if (r.retrying) {
-    r.retrying = false;
-    --retriesActive_;
-  }
   if (answer == Answer::kSuccess) {
     if (cacheStore_) {
       cacheStore(r);
@@ -1229,8 +1214,9 @@ void Engine::requestOutcome(std::uint32_t requestId, Answer answer) {
     finish(requestId, false);
     return;
   }
-  if (spec.budgetPercent) {
-    // Envoy's retry budget: retries in progress <= max(min, percent of requests in progress).
+  if (spec.budgetPercent && !r.retrying) {
+    // Envoy's retry budget, as the proxy keeps it: a request takes a retry slot at its first
+    // retry and holds it until it ends; slots <= max(min, percent of requests in progress).
     const double allowed =
         std::max(static_cast<double>(spec.budgetMinConcurrency),
                  *spec.budgetPercent / 100.0 * static_cast<double>(activeRequests_));
@@ -1253,8 +1239,10 @@ void Engine::requestOutcome(std::uint32_t requestId, Answer answer) {
   } else if (spec.jitter == breaker::Jitter::kEqual) {
     delay = ceiling / 2 + ceiling / 2 * retryRandom_.uniform();
   }
-  r.retrying = true;
-  ++retriesActive_;
+  if (!r.retrying) {
+    r.retrying = true;
+    ++retriesActive_;
+  }
   queue_.push(now_ + static_cast<std::int64_t>(delay), kRetry, requestId, 0);
 }
 
@@ -1280,6 +1268,9 @@ void Engine::finish(std::uint32_t requestId, bool success, bool limited) {
     }
   }
   --activeRequests_;
+  if (r.retrying) {
+    --retriesActive_;
+  }
   if (r.client != kNone) {
     Source& src = sources_[r.source];
     const std::int64_t next = now_ + static_cast<std::int64_t>(src.spec.think.sample(src.random));
@@ -1428,25 +1419,12 @@ void Engine::logEvent(std::uint32_t b, BackendEvent::Kind kind) {
   }
 }
 
-// Available to the balancer = health up, not ejected, and the breaker admits calls (closed; open
-// with its interval over, so that the next pick takes it half-open; half-open with a probe slot
-// free) — the proxy's rule.
+// Available to the balancer = health up, not ejected, and the breaker not open — the proxy's rule.
+// An open breaker becomes pickable again when its interval ends, so that the next pick's allow()
+// takes it half-open; in half-open the breaker itself admits only its probes.
 void Engine::refreshAvailability(std::uint32_t index) {
   Backend& b = backends_[index];
-  bool admits = true;
-  if (b.breaker) {
-    switch (b.breakerState) {
-      case breaker::State::kClosed:
-        admits = true;
-        break;
-      case breaker::State::kOpen:
-        admits = now_ >= b.openUntil;
-        break;
-      case breaker::State::kHalfOpen:
-        admits = b.probesOutstanding < b.breaker->config().halfOpen.probes;
-        break;
-    }
-  }
+  const bool admits = b.breakerState != breaker::State::kOpen || now_ >= b.openUntil;
   const bool want = b.healthUp && !b.ejected && admits;
   if (want == b.available) {
     return;
@@ -1520,8 +1498,6 @@ void Engine::onBreakerTransition(std::uint32_t index, const breaker::Transition&
       logEvent(index, BackendEvent::Kind::kBreakerOpen);
       break;
     case breaker::State::kHalfOpen:
-      ++b.halfOpenEpoch;
-      b.probesOutstanding = 0;
       logEvent(index, BackendEvent::Kind::kBreakerHalfOpen);
       break;
     case breaker::State::kClosed:

@@ -137,7 +137,13 @@ struct Results {
   Timeline timeline;
 
   std::uint64_t eventsProcessed = 0;  // discrete events the engine ran
-  double wallSeconds = 0;             // filled in by callers that time the run
+  // Memory the run held beyond its histograms: request and attempt slots (the most ever in
+  // progress at once: they are reused) and the event queue's peak length. None of them grows with
+  // the run's length, only with its concurrency.
+  std::uint64_t requestSlots = 0;
+  std::uint64_t attemptSlots = 0;
+  std::uint64_t peakQueuedEvents = 0;
+  double wallSeconds = 0;  // filled in by callers that time the run
 
   static constexpr std::size_t kMaxEvents = 100000;
 };
