@@ -1,6 +1,7 @@
 // fairway-sim: runs a scenario file once per balancer algorithm and compares them. Option parsing,
 // wiring and output files only; everything else lives in fairway::sim.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -36,7 +37,8 @@ constexpr std::string_view kUsage =
     "cache), and prints a side-by-side comparison.\n"
     "\n"
     "  --algorithms LIST  comma-separated balancer algorithms (default: the scenario's\n"
-    "                     `algorithms`, else its balancer.algorithm). Known: ";
+    "                     `algorithms`, else its balancer.algorithm). Known:\n"
+    "                     ";
 
 struct Options {
   std::string scenario;
@@ -188,9 +190,9 @@ int main(int argc, char** argv) {
   const auto& known = fairway::balancer::algorithmNames();
   for (const std::string& a : algorithms) {
     if (std::find(known.begin(), known.end(), a) == known.end()) {
-      std::cerr << "fairway-sim: --algorithms: unknown algorithm '" << a << "' (known:";
-      for (const std::string& k : known) {
-        std::cerr << " " << k;
+      std::cerr << "fairway-sim: --algorithms: unknown algorithm '" << a << "' (known: ";
+      for (std::size_t k = 0; k < known.size(); ++k) {
+        std::cerr << (k ? ", " : "") << known[k];
       }
       std::cerr << ")\n";
       return 2;

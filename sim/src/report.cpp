@@ -171,8 +171,14 @@ std::string formatTable(const Scenario& s, const std::vector<Results>& runs) {
   if (!s.description.empty()) {
     out += "  " + s.description + "\n";
   }
-  out += "  " + formatDuration(s.duration) + " of arrivals (first " + formatDuration(s.warmup) +
-         " not measured), seed " + std::to_string(runs.empty() ? s.seed : runs[0].seed) + ", " +
+  auto secondsOf = [](Duration d) {
+    return d >= std::chrono::seconds(1) ? general(static_cast<double>(d.count()) * 1e-9) + "s"
+                                        : formatDuration(d);
+  };
+  out += "  " + secondsOf(s.duration) + " of arrivals" +
+         (s.warmup.count() > 0 ? " (the first " + secondsOf(s.warmup) + " not measured)"
+                               : std::string()) +
+         ", seed " + std::to_string(runs.empty() ? s.seed : runs[0].seed) + ", " +
          std::to_string(s.backends.size()) + " backends; traffic: " + describeTraffic(s) + "\n";
   std::string policies;
   if (s.healthCheck) {

@@ -48,11 +48,14 @@ std::string escape(const std::string& s) {
   return out;
 }
 
-// "1", "2.5", "10", "0.5": an axis label.
+// "1", "2.5", "10", "0.5", "20k", "1e-4": an axis label.
 std::string label(double v) {
   char text[32];
-  if (std::abs(v) >= 1e4 || (std::abs(v) < 1e-3 && v != 0)) {
-    std::snprintf(text, sizeof text, "%.0e", v);
+  if (std::abs(v) >= 1000) {
+    std::snprintf(text, sizeof text, "%gk", v / 1000);
+  } else if (v != 0 && std::abs(v) < 1e-3) {
+    const int exponent = static_cast<int>(std::floor(std::log10(std::abs(v)) + 1e-9));
+    std::snprintf(text, sizeof text, "%ge%d", v / std::pow(10, exponent), exponent);
   } else {
     std::snprintf(text, sizeof text, "%g", v);
   }
@@ -103,20 +106,17 @@ class Plot {
              (dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : std::string()) + "/>";
   }
 
-  // A filled band between two curves sharing x values.
-  void band(const std::vector<double>& xs, const std::vector<double>& low,
-            const std::vector<double>& high, const char* fill) {
-    if (xs.empty()) {
+  // A filled step area from y = 0 up to `heights[i]` over [edges[i], edges[i + 1]).
+  void stepArea(const std::vector<double>& edges, const std::vector<double>& heights,
+                const char* fill) {
+    if (heights.empty()) {
       return;
     }
-    std::string d;
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-      d += (i == 0 ? "M" : "L") + num(px(xs[i])) + "," + num(py(high[i]));
+    std::string d = "M" + num(px(edges[0])) + "," + num(py(0));
+    for (std::size_t i = 0; i < heights.size(); ++i) {
+      d += "V" + num(py(heights[i])) + "H" + num(px(edges[i + 1]));
     }
-    for (std::size_t i = xs.size(); i-- > 0;) {
-      d += "L" + num(px(xs[i])) + "," + num(py(low[i]));
-    }
-    body_ += "<path d=\"" + d + "Z\" fill=\"" + fill + "\" stroke=\"none\"/>";
+    body_ += "<path d=\"" + d + "V" + num(py(0)) + "Z\" fill=\"" + fill + "\"/>";
   }
 
   void rect(double xa, double xb, double ya, double yb, const char* fill, double opacity = 1) {
@@ -155,7 +155,7 @@ class Plot {
   }
 
   static constexpr double kLeft = 56;
-  static constexpr double kRight = 12;
+  static constexpr double kRight = 18;
   static constexpr double kTop = 24;
   static constexpr double kBottom = 34;
 
@@ -269,7 +269,7 @@ std::string latencyPlots(const std::vector<Results>& runs) {
   for (std::size_t i = 0; i < runs.size(); ++i) {
     std::vector<std::array<double, 2>> points;
     std::vector<std::array<double, 2>> tailPoints;
-    for (const auto& p : runs[i].latency.cdf(300)) {
+    for (const auto& p : runs[i].latency.cdf(150)) {
       points.push_back({p[0] / 1e6, p[1]});
       if (1 - p[1] >= 1e-5) {
         tailPoints.push_back({p[0] / 1e6, 1 - p[1]});
@@ -314,27 +314,26 @@ std::string loadSharePlot(const Scenario& s, const Results& r) {
   plot.x(0, timelineEnd(s), false, "time (s)");
   plot.y(0, 1, false, "share of attempts");
   const std::size_t n = r.backends.size();
-  std::vector<double> xs;
-  std::vector<std::vector<double>> cumulative(n + 1);
+  // Stacked shares: backend k's band spans cumulative shares [k, k + 1); drawn top down as
+  // areas from 0, each covering the ones above it.
+  std::vector<double> edges;
+  std::vector<std::vector<double>> cumulative(n, std::vector<double>(t.attempts.size(), 0));
+  for (std::size_t b = 0; b <= t.attempts.size(); ++b) {
+    edges.push_back(static_cast<double>(b) * t.bucketSeconds);
+  }
   for (std::size_t b = 0; b < t.attempts.size(); ++b) {
-    const auto& row = t.attempts[b];
     double total = 0;
-    for (std::uint32_t v : row) {
+    for (std::uint32_t v : t.attempts[b]) {
       total += v;
     }
-    // Steps: each bucket drawn flat across its width.
-    for (double edge : {static_cast<double>(b), static_cast<double>(b + 1)}) {
-      xs.push_back(edge * t.bucketSeconds);
-      double acc = 0;
-      cumulative[0].push_back(0);
-      for (std::size_t k = 0; k < n; ++k) {
-        acc += total > 0 ? row[k] / total : 0;
-        cumulative[k + 1].push_back(acc);
-      }
+    double acc = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      acc += total > 0 ? t.attempts[b][k] / total : 0;
+      cumulative[k][b] = acc;
     }
   }
-  for (std::size_t k = 0; k < n; ++k) {
-    plot.band(xs, cumulative[k], cumulative[k + 1], color(k));
+  for (std::size_t k = n; k-- > 0;) {
+    plot.stepArea(edges, cumulative[k], color(k));
   }
   for (const FaultSpec& f : s.faults) {
     plot.marker(static_cast<double>(f.at.count()) * 1e-9,
