@@ -5,7 +5,8 @@
 # Gives every library the same shape: target fairway_<name>, alias and export name fairway::<name>,
 # public headers in libs/<name>/include/fairway/<name>/, version read once from version.hpp, its own
 # installed package (fairway-<name>-config.cmake + config-version.cmake) and a build-tree export.
-# FIND_DEPENDENCIES is one find_dependency() argument list written into the installed config.
+# FIND_DEPENDENCIES: third-party packages the installed config finds again, one quoted
+# find_dependency() argument list each ("Poco COMPONENTS Foundation Net" "yaml-cpp").
 
 set(FAIRWAY_COMPONENTS "" CACHE INTERNAL "Libraries installed as components of fairway")
 

@@ -6,23 +6,31 @@ namespace fairway::proxy {
 
 namespace {
 
-std::string normalizedHost(std::string_view host) {
-  // "Example.COM:8080" -> "example.com"; "[::1]:80" -> "[::1]".
+// "Example.COM:8080" -> "example.com"; "[::1]:80" -> "[::1]". Writes into `out` (at most
+// `capacity` bytes) and returns the view, or an empty view if the host does not fit.
+std::string_view normalizeHost(std::string_view host, char* out, std::size_t capacity) {
   if (!host.empty() && host.front() == '[') {
     std::size_t close = host.find(']');
     host = host.substr(0, close == std::string_view::npos ? host.size() : close + 1);
   } else if (std::size_t colon = host.rfind(':'); colon != std::string_view::npos) {
     host = host.substr(0, colon);
   }
-  std::string out(host);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c + ('a' - 'A'));
-    }
+  if (!host.empty() && host.back() == '.') {
+    host.remove_suffix(1);
   }
-  if (!out.empty() && out.back() == '.') {
-    out.pop_back();
+  if (host.size() > capacity) {
+    return {};
   }
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    char c = host[i];
+    out[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+  }
+  return {out, host.size()};
+}
+
+std::string normalizedHost(std::string_view host) {
+  std::string out(host.size(), '\0');
+  out.resize(normalizeHost(host, out.data(), out.size()).size());
   return out;
 }
 
@@ -80,7 +88,8 @@ Router::Router(const std::vector<Route>& routes) {
 
 std::optional<std::size_t> Router::match(std::string_view host, std::string_view path) const {
   if (!hosts_.empty() && !host.empty()) {
-    auto it = hosts_.find(normalizedHost(host));
+    char buffer[256];
+    auto it = hosts_.find(normalizeHost(host, buffer, sizeof buffer));
     if (it != hosts_.end()) {
       if (std::int64_t target = it->second.longest(path); target >= 0) {
         return static_cast<std::size_t>(target);

@@ -12,6 +12,9 @@
 #include <fairway/cache/cache.hpp>
 #include <fairway/cache/redis/redis_store.hpp>
 #include <fairway/health/outlier_detector.hpp>
+#include <fairway/proxy/config_loader.hpp>
+#include <fairway/proxy/router.hpp>
+#include <fairway/proxy/server.hpp>
 #include <fairway/ratelimit/limiter.hpp>
 #include <fairway/ratelimit/redis/shared_limiter.hpp>
 
@@ -54,6 +57,14 @@ int main() {
   for (int i = 0; i < 5; ++i) {
     allowed += limiter.value()->tryAcquire("client", 1, now).allowed ? 1 : 0;
   }
-  const bool ok = order == "aabacaa" && breaker.value()->allow(now).allowed && allowed == 3;
+  // The proxy engine: the original design's configuration loads, and routes resolve.
+  auto loaded = fairway::proxy::loadConfigString(
+      "server: { port: 8080 }\nbackends: [ { url: \"http://127.0.0.1:3001\" } ]\n", "yaml");
+  fairway::proxy::Router router({{"", "/api", 1}, {"", "/", 0}});
+  const bool proxyOk = loaded.config && loaded.config->upstreams.size() == 1 &&
+                       router.match("any", "/api/x") == std::optional<std::size_t>(1) &&
+                       fairway::proxy::Server::make(*loaded.config).ok();
+  const bool ok =
+      order == "aabacaa" && breaker.value()->allow(now).allowed && allowed == 3 && proxyOk;
   return ok ? 0 : 1;
 }

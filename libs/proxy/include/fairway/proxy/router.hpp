@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,7 +45,14 @@ class Router {
     std::int64_t longest(std::string_view path) const;
   };
 
-  std::unordered_map<std::string, Trie> hosts_;
+  struct HostHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view host) const {
+      return std::hash<std::string_view>{}(host);
+    }
+  };
+  // Keyed by lower-case host without port; looked up without allocating.
+  std::unordered_map<std::string, Trie, HostHash, std::equal_to<>> hosts_;
   Trie any_;
   bool hasAny_ = false;
   std::size_t size_ = 0;
