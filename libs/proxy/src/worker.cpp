@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <llhttp.h>
@@ -175,6 +176,12 @@ class ClientConnection final : public Handler {
   void upstreamComplete();
   void upstreamFailed(Failure failure);
   bool clientBacklogged() const { return out_.size() > kHighWater; }
+  // After a read from the upstream: send what it produced.
+  void flushAfterUpstream() {
+    if (fd_ >= 0 && !out_.empty()) {
+      flush();
+    }
+  }
   HeaderBlock& upstreamHeaders() { return responseHeaders_; }
 
  private:
@@ -210,6 +217,7 @@ class ClientConnection final : public Handler {
   static const llhttp_settings_t& settings();
 
   void readSome();
+  void sendOrBuffer(const char* data, std::size_t size);
   bool readBlocked() const;
   bool feed(const char* data, std::size_t size);
   void resumeParsing();
@@ -1453,14 +1461,37 @@ void ClientConnection::upstreamBody(const char* data, std::size_t size) {
     case Framing::kEncode:
       appendHex(out_.raw(), size);
       out_.append("\r\n");
-      out_.append(data, size);
+      sendOrBuffer(data, size);
       out_.append("\r\n");
       break;
     case Framing::kNone:
       break;
     default:
-      out_.append(data, size);
+      sendOrBuffer(data, size);
       break;
+  }
+}
+
+// Body bytes go out straight from the read buffer, behind whatever small head or chunk header is
+// queued, in one writev: no copy into out_ unless the client cannot take them now.
+void ClientConnection::sendOrBuffer(const char* data, std::size_t size) {
+  if (fd_ < 0 || closing_ || out_.size() > 16 * 1024 || size < 1024) {
+    out_.append(data, size);
+    return;
+  }
+  iovec parts[2] = {{const_cast<char*>(out_.data()), out_.size()}, {const_cast<char*>(data), size}};
+  ssize_t n = ::writev(fd_, out_.empty() ? parts + 1 : parts, out_.empty() ? 1 : 2);
+  if (n <= 0) {
+    out_.append(data, size);  // EAGAIN or an error: flush() decides, after the parser returns
+    return;
+  }
+  auto sent = static_cast<std::size_t>(n);
+  worker_.metrics_.bytesToClients.add(sent);
+  std::size_t fromQueue = std::min(sent, out_.size());
+  out_.consume(fromQueue);
+  sent -= fromQueue;
+  if (sent < size) {
+    out_.append(data + sent, size - sent);
   }
 }
 
@@ -1767,7 +1798,11 @@ void UpstreamConnection::readSome() {
     if (n > 0) {
       responseBytes_ += static_cast<std::uint64_t>(n);
       worker_.loop_.setDeadline(*this, worker_.loop_.now() + group_->config().timeouts.response);
+      ClientConnection* owner = owner_;
       feed(worker_.scratch_.data(), static_cast<std::size_t>(n));
+      if (owner_ != nullptr && owner_ == owner) {
+        owner->flushAfterUpstream();
+      }
       continue;
     }
     if (n == 0) {
