@@ -210,8 +210,10 @@ std::string formatJson(const MetricsSnapshot& m) {
       << ",\"5xx\":" << m.responses[5] << ",\"aborted\":" << m.responses[0]
       << "},\"bad_requests\":" << m.badRequests << ",\"client_timeouts\":" << m.clientTimeouts
       << ",\"no_route\":" << m.noRoute << ",\"no_endpoint\":" << m.noEndpoint
-      << ",\"retries\":" << m.retries << "},\"upstream\":{\"connects\":" << m.upstreamConnects
-      << ",\"reuses\":" << m.upstreamReuses << ",\"connect_failures\":" << m.upstreamConnectFailures
+      << ",\"retries\":" << m.retries << ",\"rate_limited\":" << m.rateLimited
+      << ",\"rate_limited_dry_run\":" << m.rateLimitedDryRun
+      << "},\"upstream\":{\"connects\":" << m.upstreamConnects << ",\"reuses\":" << m.upstreamReuses
+      << ",\"connect_failures\":" << m.upstreamConnectFailures
       << ",\"timeouts\":" << m.upstreamTimeouts << ",\"resets\":" << m.upstreamResets
       << ",\"bad_responses\":" << m.upstreamBadResponses
       << "},\"bytes\":{\"from_clients\":" << m.bytesFromClients
@@ -248,6 +250,9 @@ std::string formatPrometheus(const MetricsSnapshot& m) {
   counter("fairway_no_route_total", "Requests with no matching route (404).", m.noRoute);
   counter("fairway_no_endpoint_total", "Requests with no available endpoint (503).", m.noEndpoint);
   counter("fairway_retries_total", "Upstream retries.", m.retries);
+  counter("fairway_rate_limited_total", "Requests answered 429 by the rate limit.", m.rateLimited);
+  counter("fairway_rate_limited_dry_run_total",
+          "Requests over the rate limit let through (rate_limit.dry_run).", m.rateLimitedDryRun);
   counter("fairway_upstream_connects_total", "New upstream connections.", m.upstreamConnects);
   counter("fairway_upstream_reuses_total", "Requests sent on pooled connections.",
           m.upstreamReuses);

@@ -8,6 +8,7 @@
 
 #include <fairway/proxy/config.hpp>
 #include <fairway/proxy/router.hpp>
+#include <fairway/ratelimit/limiter.hpp>
 
 #include "upstream.hpp"
 
@@ -29,8 +30,10 @@ struct WorkerMetrics {
   Counter upstreamResets;        // closed or reset before the response completed
   Counter upstreamBadResponses;  // malformed responses (502)
   Counter retries;
-  Counter upstreamConnects;  // new upstream connections
-  Counter upstreamReuses;    // requests sent on a pooled connection
+  Counter rateLimited;        // 429 answered
+  Counter rateLimitedDryRun;  // would have been 429 (rate_limit.dry_run)
+  Counter upstreamConnects;   // new upstream connections
+  Counter upstreamReuses;     // requests sent on a pooled connection
   Counter bytesFromClients;
   Counter bytesToClients;
   Counter activeConnections;  // gauge: add() and sub() by the one writer
@@ -44,6 +47,7 @@ struct Runtime {
   Config config;
   std::vector<std::unique_ptr<UpstreamGroup>> groups;
   std::unique_ptr<Router> router;
+  std::unique_ptr<ratelimit::Limiter> limiter;  // rate_limit.*, or null
   std::atomic<std::int64_t> connections{0};
   std::atomic<bool> draining{false};
 };

@@ -112,6 +112,18 @@ Result<std::unique_ptr<Server>> Server::make(Config config) {
     routes.push_back({"", "/", 0});
   }
   state->runtime.router = std::make_unique<Router>(routes);
+  if (config.rateLimit.enabled) {
+    ratelimit::Config limit;
+    limit.algorithm = config.rateLimit.algorithm;
+    limit.rate.requestsPerSecond = config.rateLimit.requestsPerSecond;
+    limit.rate.burst = static_cast<std::int64_t>(config.rateLimit.burst);
+    limit.maxKeys = config.rateLimit.maxKeys;
+    auto limiter = ratelimit::make(limit);
+    if (!limiter) {
+      return Error{ErrorCode::kInvalidConfig, "rate_limit: " + limiter.error().message};
+    }
+    state->runtime.limiter = std::move(limiter.value());
+  }
   state->runtime.config = std::move(config);
   return std::unique_ptr<Server>(new Server(std::move(state)));
 }
@@ -249,6 +261,8 @@ MetricsSnapshot Server::metrics() const {
     out.upstreamResets += m.upstreamResets.get();
     out.upstreamBadResponses += m.upstreamBadResponses.get();
     out.retries += m.retries.get();
+    out.rateLimited += m.rateLimited.get();
+    out.rateLimitedDryRun += m.rateLimitedDryRun.get();
     out.upstreamConnects += m.upstreamConnects.get();
     out.upstreamReuses += m.upstreamReuses.get();
     out.bytesFromClients += m.bytesFromClients.get();

@@ -227,6 +227,7 @@ class ClientConnection final : public Handler {
 
   int requestHead();
   int fail(int status);  // from a parser callback: answer `status`, stop parsing
+  bool rateLimited(std::string_view host, std::size_t route);
   void buildUpstreamHead(std::string_view host);
   void appendUpstream(const char* data, std::size_t size);
   bool startAttempt();
@@ -267,7 +268,9 @@ class ClientConnection final : public Handler {
   bool continueSent_ = false;
   bool keepAlive_ = true;
   std::uint64_t bodyBytes_ = 0;
-  int pendingStatus_ = 0;  // a local answer decided inside a parser callback
+  int pendingStatus_ = 0;     // a local answer decided inside a parser callback
+  int localStatus_ = 0;       // a local answer to give once the (bodiless) request is read
+  std::string localHeaders_;  // extra fields for the next local answer (429's Retry-After...)
   std::string requestId_;
 
   // The exchange with the upstream group.
@@ -853,6 +856,8 @@ int ClientConnection::onMessageBegin(llhttp_t* parser) {
   self->attempts_ = 0;
   self->lastEndpoint_ = nullptr;
   self->requestId_.clear();
+  self->localStatus_ = 0;
+  self->localHeaders_.clear();
   self->worker_.loop_.setDeadline(
       *self, self->worker_.loop_.now() + self->worker_.runtime_.config.clientTimeouts.header);
   return 0;
@@ -985,10 +990,21 @@ int ClientConnection::requestHead() {
   if (std::size_t query = path.find('?'); query != std::string_view::npos) {
     path = path.substr(0, query);
   }
+  // 404 and 429 keep the connection when there is no body to skip.
+  auto answerLocally = [&](int status) {
+    if (hasBody) {
+      return fail(status);
+    }
+    localStatus_ = status;
+    return 0;
+  };
   auto target = worker_.runtime_.router->match(host, path);
   if (!target) {
     worker_.metrics_.noRoute.add();
-    return fail(404);
+    return answerLocally(404);
+  }
+  if (worker_.runtime_.limiter && rateLimited(host, *target)) {
+    return answerLocally(429);
   }
   group_ = worker_.runtime_.groups[*target].get();
   buildUpstreamHead(host);
@@ -1001,6 +1017,60 @@ int ClientConnection::requestHead() {
     return fail(503);
   }
   return 0;
+}
+
+// The rate limit (rate_limit.*): true when the request must be answered 429 (then localHeaders_
+// holds Retry-After and the RateLimit fields of draft-ietf-httpapi-ratelimit-headers).
+bool ClientConnection::rateLimited(std::string_view host, std::size_t route) {
+  const RateLimitConfig& config = worker_.runtime_.config.rateLimit;
+  std::string_view key = peer_;
+  std::string routeKey;
+  if (config.key == "route") {
+    routeKey = "route:" + std::to_string(route);
+    key = routeKey;
+  } else if (config.key.rfind("header:", 0) == 0) {
+    std::size_t field = headers_.find(std::string_view(config.key).substr(7));
+    key = field == std::string_view::npos ? std::string_view() : headers_.value(field);
+  } else if (config.trustedHops > 0) {
+    // The client is trustedHops entries from the right of X-Forwarded-For, when there are that
+    // many; a shorter list means a client wrote it itself: the peer counts.
+    std::vector<std::string_view> hops;
+    for (std::size_t i = headers_.find("x-forwarded-for"); i != std::string_view::npos;
+         i = headers_.find("x-forwarded-for", i + 1)) {
+      forEachToken(headers_.value(i), [&](std::string_view hop) { hops.push_back(hop); });
+    }
+    if (hops.size() >= static_cast<std::size_t>(config.trustedHops)) {
+      key = hops[hops.size() - static_cast<std::size_t>(config.trustedHops)];
+    }
+  }
+  (void)host;
+  ratelimit::Decision decision = worker_.runtime_.limiter->tryAcquire(key, 1, worker_.loop_.now());
+  if (decision.allowed) {
+    return false;
+  }
+  if (config.dryRun) {
+    worker_.metrics_.rateLimitedDryRun.add();
+    return false;
+  }
+  worker_.metrics_.rateLimited.add();
+  auto seconds = [](core::Duration d) {
+    return static_cast<std::uint64_t>((d.count() + 999'999'999) / 1'000'000'000);
+  };
+  std::string& h = localHeaders_;
+  h.append("Retry-After: ");
+  appendDecimal(h, std::max<std::uint64_t>(1, seconds(decision.retryAfter)));
+  h.append("\r\nRateLimit-Policy: \"default\";q=");
+  appendDecimal(h, static_cast<std::uint64_t>(decision.limit));
+  h.append(";w=");
+  appendDecimal(
+      h, std::max<std::uint64_t>(1, static_cast<std::uint64_t>(static_cast<double>(decision.limit) /
+                                                               config.requestsPerSecond)));
+  h.append("\r\nRateLimit: \"default\";r=");
+  appendDecimal(h, static_cast<std::uint64_t>(decision.remaining));
+  h.append(";t=");
+  appendDecimal(h, seconds(decision.reset));
+  h.append("\r\n");
+  return true;
 }
 
 void ClientConnection::buildUpstreamHead(std::string_view host) {
@@ -1136,6 +1206,11 @@ int ClientConnection::onMessageComplete(llhttp_t* parser) {
   }
   self->phase_ = Phase::kAwaitResponse;
   self->armClientDeadline();
+  if (self->localStatus_ != 0) {
+    int status = self->localStatus_;
+    self->localStatus_ = 0;
+    self->respondLocal(status, false);
+  }
   return HPE_PAUSED;  // one request at a time; the rest waits in in_
 }
 
@@ -1547,6 +1622,11 @@ void ClientConnection::respondLocal(int status, bool closeAfter) {
     out.append("\r\nX-Request-Id: ");
     out.append(requestId_);
   }
+  if (!localHeaders_.empty()) {
+    out.append("\r\n");
+    out.append(localHeaders_.data(), localHeaders_.size() - 2);  // without its last CRLF
+    localHeaders_.clear();
+  }
   out.append(keepAlive_ ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
   appendDecimal(out, static_cast<std::uint64_t>(status));
   out.push_back(' ');
@@ -1583,15 +1663,14 @@ void ClientConnection::finishResponse() {
   }
   phase_ = Phase::kIdle;
   responseStarted_ = false;
-  if (out_.empty()) {
-    armClientDeadline();
-    auto generation = generation_;
-    worker_.loop_.afterBatch([this, generation] {
-      if (generation == generation_) {
-        resumeParsing();
-      }
-    });
-  } else {
+  armClientDeadline();
+  auto generation = generation_;
+  worker_.loop_.afterBatch([this, generation] {
+    if (generation == generation_) {
+      resumeParsing();  // the next pipelined request, if any
+    }
+  });
+  if (!out_.empty()) {
     flush();
   }
 }

@@ -112,6 +112,12 @@ struct RateLimitConfig {
   double burst = 0;
   std::string key = "client";  // rate_limit.key: client | header:<name> | route
   bool dryRun = false;         // rate_limit.dry_run
+  std::string algorithm =
+      "token_bucket";  // rate_limit.algorithm: token_bucket | gcra | sliding_window
+  // rate_limit.trusted_hops: with key client, how many proxies in front of fairway append to
+  // X-Forwarded-For; the client is the address that many entries from the right. 0: the peer.
+  int trustedHops = 0;
+  std::size_t maxKeys = 1 << 20;  // rate_limit.max_keys: bounded memory
 };
 
 // cache.* (the original design's `max_size`, `ttl`).

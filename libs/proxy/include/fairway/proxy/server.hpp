@@ -31,6 +31,7 @@ struct MetricsSnapshot {
   std::uint64_t upstreamConnectFailures = 0, upstreamTimeouts = 0, upstreamResets = 0;
   std::uint64_t upstreamBadResponses = 0, retries = 0, upstreamConnects = 0;
   std::uint64_t upstreamReuses = 0, bytesFromClients = 0, bytesToClients = 0;
+  std::uint64_t rateLimited = 0, rateLimitedDryRun = 0;
   std::int64_t activeConnections = 0, activeRequests = 0;
 
   struct Endpoint {

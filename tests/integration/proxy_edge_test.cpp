@@ -1,0 +1,103 @@
+// The proxy at the edge: rate limits (429 with Retry-After and RateLimit fields, keys, dry run).
+
+#include <gtest/gtest.h>
+
+#include "proxy_harness.hpp"
+
+namespace fairway::testing {
+namespace {
+
+std::unique_ptr<proxy::Server> limitedProxy(std::uint16_t backendPort, std::string key,
+                                            bool dryRun = false, int trustedHops = 0) {
+  proxy::Config config = proxyConfig({backendPort});
+  config.rateLimit.enabled = true;
+  config.rateLimit.requestsPerSecond = 0.5;  // one token every 2 s: none comes back mid-test
+  config.rateLimit.burst = 3;
+  config.rateLimit.key = std::move(key);
+  config.rateLimit.dryRun = dryRun;
+  config.rateLimit.trustedHops = trustedHops;
+  return startProxy(config);
+}
+
+// Over the limit: 429 with Retry-After, RateLimit-Policy and RateLimit; the connection stays up,
+// the backend never sees the refused request.
+TEST(ProxyRateLimitTest, AnswersTooManyRequestsOverTheBurst) {
+  auto backends = startBackends(1);
+  ASSERT_EQ(backends.size(), 1U);
+  auto proxy = limitedProxy(backends[0]->port(), "client");
+  ASSERT_NE(proxy, nullptr);
+  RawClient client(proxy->port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto response = client.read();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200) << i;
+  }
+  ASSERT_TRUE(client.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto limited = client.read();
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(limited->header("retry-after"), "2");
+  EXPECT_EQ(limited->header("ratelimit-policy"), "\"default\";q=3;w=6");
+  ASSERT_TRUE(limited->header("ratelimit"));
+  EXPECT_EQ(limited->header("ratelimit")->rfind("\"default\";r=0;t=", 0), 0U);
+  EXPECT_EQ(backends[0]->requestCount(), 3U);
+  // Same connection, still limited, still open.
+  ASSERT_TRUE(client.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n"));
+  limited = client.read();
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(proxy->metrics().rateLimited, 2U);
+}
+
+// key: header:<name> keeps one quota per header value.
+TEST(ProxyRateLimitTest, KeysByHeader) {
+  auto backends = startBackends(1);
+  ASSERT_EQ(backends.size(), 1U);
+  auto proxy = limitedProxy(backends[0]->port(), "header:X-Api-Key");
+  ASSERT_NE(proxy, nullptr);
+  auto status = [&](std::string_view key) {
+    auto response = get(proxy->port(), "/x", "X-Api-Key: " + std::string(key) + "\r\n");
+    return response ? response->status : 0;
+  };
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(status("alice"), 200);
+  }
+  EXPECT_EQ(status("alice"), 429);
+  EXPECT_EQ(status("bob"), 200);
+}
+
+// With trusted_hops 1, the client is the last X-Forwarded-For entry, not the peer.
+TEST(ProxyRateLimitTest, KeysByTrustedForwardedFor) {
+  auto backends = startBackends(1);
+  ASSERT_EQ(backends.size(), 1U);
+  auto proxy = limitedProxy(backends[0]->port(), "client", false, 1);
+  ASSERT_NE(proxy, nullptr);
+  auto status = [&](std::string_view from) {
+    auto response = get(proxy->port(), "/x", "X-Forwarded-For: " + std::string(from) + "\r\n");
+    return response ? response->status : 0;
+  };
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(status("1.1.1.1, 10.0.0.1"), 200);
+  }
+  EXPECT_EQ(status("2.2.2.2, 10.0.0.1"), 429);  // the same last hop: the same client
+  EXPECT_EQ(status("10.0.0.2"), 200);
+}
+
+// Dry run: nothing is refused; what would have been is counted.
+TEST(ProxyRateLimitTest, DryRunOnlyCounts) {
+  auto backends = startBackends(1);
+  ASSERT_EQ(backends.size(), 1U);
+  auto proxy = limitedProxy(backends[0]->port(), "client", true);
+  ASSERT_NE(proxy, nullptr);
+  for (int i = 0; i < 6; ++i) {
+    auto response = get(proxy->port(), "/x");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
+  EXPECT_EQ(proxy->metrics().rateLimitedDryRun, 3U);
+  EXPECT_EQ(proxy->metrics().rateLimited, 0U);
+}
+
+}  // namespace
+}  // namespace fairway::testing
