@@ -813,6 +813,12 @@ class Parser {
       if (duration(b, p, "per_kib", perKib, false)) {
         spec.nsPerByte = static_cast<double>(perKib.count()) / 1024.0;
       }
+      if (out.size() + static_cast<std::size_t>(count) > 10'000) {
+        fail(p + ".count", "at most 10000 backends in all (got " +
+                               std::to_string(out.size() + static_cast<std::size_t>(count)) +
+                               " so far)");
+        return;
+      }
       if (count == 1) {
         out.push_back(spec);
       } else {
@@ -932,7 +938,7 @@ class Parser {
         if (!t["population"]) {
           fail(p + ".population", "missing (how many clients)");
         }
-        integer(t, p, "population", s.population, 1, 1e7);
+        integer(t, p, "population", s.population, 1, 1e6);
         s.think = Distribution::exponential(1e9);
         distribution(t["think"], p + ".think", s.think, true);
       }
@@ -1057,6 +1063,35 @@ Status validate(const Scenario& s) {
   }
   if (s.backends.empty()) {
     return bad("backends: must be a non-empty list");
+  }
+  // Bounds on what a run allocates up front, so that a scenario file cannot exhaust memory
+  // before the first event.
+  constexpr std::size_t kMaxBackends = 10'000;
+  constexpr std::int64_t kMaxServers = 10'000'000;
+  constexpr std::int64_t kMaxBuckets = 100'000;
+  constexpr std::int64_t kMaxTimelineCells = 50'000'000;
+  if (s.backends.size() > kMaxBackends) {
+    return bad("backends: at most " + std::to_string(kMaxBackends) + " backends (got " +
+               std::to_string(s.backends.size()) + ")");
+  }
+  std::int64_t servers = 0;
+  for (const BackendSpec& b : s.backends) {
+    servers += b.servers;
+  }
+  if (servers > kMaxServers) {
+    return bad("backends: at most " + std::to_string(kMaxServers) + " servers in all (got " +
+               std::to_string(servers) + ")");
+  }
+  if (s.resolution.count() > 0) {
+    const std::int64_t buckets =
+        (s.duration.count() + s.resolution.count() - 1) / s.resolution.count();
+    if (buckets > kMaxBuckets ||
+        buckets * static_cast<std::int64_t>(s.backends.size()) > kMaxTimelineCells) {
+      return bad("report.resolution: too fine for the duration (" + std::to_string(buckets) +
+                 " buckets for " + std::to_string(s.backends.size()) + " backends; at most " +
+                 std::to_string(kMaxBuckets) + " buckets and " + std::to_string(kMaxTimelineCells) +
+                 " bucket x backend cells)");
+    }
   }
   std::set<std::string> ids;
   for (std::size_t i = 0; i < s.backends.size(); ++i) {

@@ -771,11 +771,23 @@ std::optional<std::int64_t> Engine::nextArrival(Source& src, std::int64_t from) 
 }
 
 Result<std::optional<std::int64_t>> Engine::readReplay(Source& src) {
+  // Lines are read into a fixed buffer: a log line is short, and a file without newlines must not
+  // be read into memory whole.
+  char buffer[4096];
   std::string line;
   for (;;) {
-    if (!std::getline(src.replay, line)) {
+    src.replay.getline(buffer, sizeof buffer);
+    if (src.replay.fail() && !src.replay.eof() &&
+        src.replay.gcount() == static_cast<std::streamsize>(sizeof buffer - 1)) {
+      return Error{ErrorCode::kInvalidArgument,
+                   src.spec.file + ":" + std::to_string(src.replayLine + 1) +
+                       ": line longer than " + std::to_string(sizeof buffer - 1) + " bytes"};
+    }
+    if (src.replay.gcount() == 0 && !src.replay) {
       return std::optional<std::int64_t>();
     }
+    line.assign(buffer);
+    src.replay.clear(src.replay.rdstate() & ~std::ios::failbit);
     ++src.replayLine;
     if (!line.empty() && line.back() == '\r') {
       line.pop_back();

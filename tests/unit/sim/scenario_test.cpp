@@ -175,6 +175,22 @@ TEST(Scenario, ErrorsNameTheKey) {
             "(got 'panic')");
 }
 
+// What a run would allocate up front is bounded: a file cannot exhaust memory before it starts.
+TEST(Scenario, SizesAreBounded) {
+  EXPECT_EQ(errorOf(std::string(kMinimal) + "duration: 1h\nreport: {resolution: 1ms}\n"),
+            "report.resolution: too fine for the duration (3600000 buckets for 1 backends; at "
+            "most 100000 buckets and 50000000 bucket x backend cells)");
+  EXPECT_EQ(errorOf("backends: [{id: a, count: 20, servers: 1000000, service: 1ms}]\n"
+                    "traffic: [{kind: poisson, rate: 1}]\n"),
+            "backends: at most 10000000 servers in all (got 20000000)");
+  EXPECT_EQ(errorOf("backends: [{id: a, count: 10001, service: 1ms}]\n"
+                    "traffic: [{kind: poisson, rate: 1}]\n"),
+            "backends[0].count: at most 10000 backends in all (got 10001 so far)");
+  EXPECT_EQ(errorOf("backends: [{id: a, service: 1ms}]\n"
+                    "traffic: [{kind: closed, population: 2000000}]\n"),
+            "traffic[0].population: must be in [1, 1e+06] (got '2000000')");
+}
+
 // The policy libraries' own validation, with their keys.
 TEST(Scenario, PolicyErrorsComeFromTheLibraries) {
   EXPECT_EQ(errorOf(std::string(kMinimal) + "health_check: {rise: 0}\n"),

@@ -206,6 +206,14 @@ TEST(Traffic, ReplayFollowsTheLog) {
   EXPECT_EQ(bad.error().message, path.string() +
                                      ":1002: time must be seconds since the source's start, >= 0 "
                                      "(got 'oops,carol,1')");
+
+  // A last line without a newline still counts; a line too long to be a log line is an error.
+  std::ofstream(path) << "0.5,dave,10\n1.0,erin,20";
+  EXPECT_EQ(run(s).requests, 2u);
+  std::ofstream(path) << "0.5,dave,10\n" << std::string(10000, 'x') << "\n";
+  bad = simulate(s);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, path.string() + ":2: line longer than 4095 bytes");
 }
 
 // ---- Backends ----
