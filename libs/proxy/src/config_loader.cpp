@@ -29,6 +29,46 @@ namespace {
 
 constexpr std::uintmax_t kMaxFileBytes = 16 * 1024 * 1024;
 constexpr int kMaxYamlDepth = 32;
+constexpr std::size_t kMaxYamlNodes = 20'000;
+
+// A MapConfiguration whose keys() costs O(children × log n) instead of a scan of every key (POCO's
+// MapConfiguration::enumerate), so that reading a large flattened file is not quadratic.
+class IndexedMapConfiguration : public Poco::Util::MapConfiguration {
+ protected:
+  ~IndexedMapConfiguration() override = default;
+
+  void setRaw(const std::string& key, const std::string& value) override {
+    MapConfiguration::setRaw(key, value);
+    index_.insert(key);
+  }
+
+  void removeRaw(const std::string& key) override {
+    MapConfiguration::removeRaw(key);
+    index_.erase(key);
+  }
+
+  void enumerate(const std::string& key, Keys& range) const override {
+    const std::string prefix = key.empty() ? "" : key + ".";
+    std::set<std::string> seen;
+    auto it = index_.lower_bound(prefix);
+    while (it != index_.end() && it->compare(0, prefix.size(), prefix) == 0) {
+      const std::size_t dot = it->find('.', prefix.size());
+      std::string segment = it->substr(prefix.size(), dot - prefix.size());
+      if (dot == std::string::npos) {
+        ++it;
+      } else {
+        // Skip the rest of this child's subtree: every key that starts with "prefix.segment.".
+        it = index_.lower_bound(prefix + segment + "/");  // '/' follows '.'
+      }
+      if (seen.insert(segment).second) {
+        range.push_back(std::move(segment));
+      }
+    }
+  }
+
+ private:
+  std::set<std::string> index_;
+};
 
 // YAML to POCO keys: a map's entries become `parent.key`, a sequence's items `parent[i]`, and an
 // empty map, sequence or null an empty value at its key, so that `breaker: {}` is still present.
@@ -39,6 +79,14 @@ class YamlFlattener {
       : out_(out), lines_(lines), problems_(problems) {}
 
   void flatten(const YAML::Node& node, const std::string& key, int depth) {
+    // Aliases share nodes, so a small file can expand to billions of keys ("billion laughs").
+    if (++nodes_ > kMaxYamlNodes) {
+      if (nodes_ == kMaxYamlNodes + 1) {
+        problem(key, node,
+                "more than " + std::to_string(kMaxYamlNodes) + " values once aliases are expanded");
+      }
+      return;
+    }
     if (depth > kMaxYamlDepth) {
       problem(key, node, "nested more than " + std::to_string(kMaxYamlDepth) + " levels deep");
       return;
@@ -69,30 +117,66 @@ class YamlFlattener {
           set(key, "");
         }
         std::set<std::string> seen;
-        for (const auto& entry : node) {
-          if (!entry.first.IsScalar()) {
-            problem(key, entry.first, "keys must be plain names");
-            continue;
-          }
-          const std::string& name = entry.first.Scalar();
-          const std::string childKey = key.empty() ? name : key + "." + name;
-          lines_.emplace(childKey, entry.first.Mark().line + 1);
-          if (name.empty() || name.find_first_of(".[]") != std::string::npos) {
-            problem(childKey, entry.first, "key names cannot be empty or contain '.', '[' or ']'");
-            continue;
-          }
-          if (!seen.insert(name).second) {
-            problem(childKey, entry.first, "duplicate key");
-            continue;
-          }
-          flatten(entry.second, childKey, depth + 1);
-        }
+        flattenEntries(node, key, seen, /*merged=*/false, depth);
         return;
       }
     }
   }
 
  private:
+  // A map's entries under `key`. Keys written in the map win over keys it merges in
+  // (`<<: *defaults`, YAML 1.1 merge keys, which yaml-cpp leaves to its users); a key written
+  // twice is a problem, a merged key already present is not.
+  void flattenEntries(const YAML::Node& map, const std::string& key, std::set<std::string>& seen,
+                      bool merged, int depth) {
+    std::vector<YAML::Node> merges;
+    for (const auto& entry : map) {
+      if (!entry.first.IsScalar()) {
+        problem(key, entry.first, "keys must be plain names");
+        continue;
+      }
+      const std::string& name = entry.first.Scalar();
+      if (name == "<<") {
+        merges.push_back(entry.second);
+        continue;
+      }
+      const std::string childKey = key.empty() ? name : key + "." + name;
+      if (name.empty() || name.find_first_of(".[]") != std::string::npos) {
+        problem(childKey, entry.first, "key names cannot be empty or contain '.', '[' or ']'");
+        continue;
+      }
+      if (!seen.insert(name).second) {
+        if (!merged) {
+          problem(childKey, entry.first, "duplicate key");
+        }
+        continue;
+      }
+      lines_.emplace(childKey, entry.first.Mark().line + 1);
+      flatten(entry.second, childKey, depth + 1);
+    }
+    for (const YAML::Node& source : merges) {
+      if (depth > kMaxYamlDepth) {
+        problem(key, source, "merges nested too deeply");
+        return;
+      }
+      std::vector<YAML::Node> maps;
+      if (source.IsSequence()) {
+        for (const YAML::Node& item : source) {
+          maps.push_back(item);
+        }
+      } else {
+        maps.push_back(source);
+      }
+      for (const YAML::Node& m : maps) {
+        if (!m.IsMap()) {
+          problem(key.empty() ? "<<" : key + ".<<", m, "must merge a mapping (<<: *anchor)");
+          continue;
+        }
+        flattenEntries(m, key, seen, /*merged=*/true, depth + 1);
+      }
+    }
+  }
+
   void set(const std::string& key, const std::string& value) {
     if (!key.empty()) {
       out_.setString(key, value);
@@ -106,6 +190,7 @@ class YamlFlattener {
   Poco::Util::MapConfiguration& out_;
   std::map<std::string, int>& lines_;
   std::vector<ConfigProblem>& problems_;
+  std::size_t nodes_ = 0;
 };
 
 // The line of `key`, or of the nearest enclosing key that has one ("backends[0].url" is
@@ -143,12 +228,16 @@ LoadResult loadYaml(std::string_view text) {
                                document.Mark().line + 1});
     return result;
   }
-  Poco::AutoPtr<Poco::Util::MapConfiguration> conf(new Poco::Util::MapConfiguration);
+  Poco::AutoPtr<Poco::Util::MapConfiguration> conf(new IndexedMapConfiguration);
   std::map<std::string, int> lines;
   std::vector<ConfigProblem> problems;
   YamlFlattener(*conf, lines, problems).flatten(document, "", 0);
   LoadResult result = readConfig(*conf);
   if (!problems.empty()) {
+    // What could not be flattened is missing, not empty.
+    std::erase_if(result.problems, [](const ConfigProblem& p) {
+      return p.key.empty() && p.message == config::kEmptyMessage;
+    });
     problems.insert(problems.end(), result.problems.begin(), result.problems.end());
     result.problems = std::move(problems);
     result.config.reset();

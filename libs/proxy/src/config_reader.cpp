@@ -1174,6 +1174,12 @@ Config readRoot(const Node& root, Problems& problems) {
     readLog(log, cfg.log);
     log.finish();
   }
+  // `x-...` keys are the file's own (a place for YAML anchors, as in Compose files).
+  for (const Node& child : root.children) {
+    if (child.name.starts_with("x-")) {
+      top.known(child.name);
+    }
+  }
   top.finish();
   checkListeners(cfg, "listeners", listenersGiven, problems);
   return cfg;

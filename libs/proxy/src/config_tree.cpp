@@ -12,6 +12,7 @@ namespace {
 
 constexpr int kMaxDepth = 32;
 constexpr std::size_t kMaxItems = 100'000;
+constexpr std::size_t kMaxNodes = 25'000;
 
 std::string join(const std::string& parent, std::string_view name) {
   return parent.empty() ? std::string(name) : parent + "." + std::string(name);
@@ -51,6 +52,14 @@ class Builder {
       : conf_(conf), problems_(problems) {}
 
   Node build(const std::string& key, const std::string& path, int depth) {
+    // Each keys() call may scan every key (MapConfiguration): bound the work.
+    if (++nodes_ > kMaxNodes) {
+      if (nodes_ == kMaxNodes + 1) {
+        problems_.push_back({path, "the configuration has more than " + std::to_string(kMaxNodes) +
+                                       " keys; reading stops here"});
+      }
+      return Node{};
+    }
     if (depth > kMaxDepth) {
       problems_.push_back({path, "nested more than " + std::to_string(kMaxDepth) + " levels deep"});
       return Node{};
@@ -158,7 +167,7 @@ class Builder {
         node.kind = Node::Kind::kList;
         for (std::size_t i = 0; i < kMaxItems; ++i) {
           const std::string itemKey = indexed(key, i);
-          if (!conf_.has(itemKey)) {
+          if (nodes_ > kMaxNodes || !conf_.has(itemKey)) {
             break;
           }
           node.children.push_back(build(itemKey, indexed(path, i), depth + 1));
@@ -177,6 +186,7 @@ class Builder {
 
   const Poco::Util::AbstractConfiguration& conf_;
   std::vector<ConfigProblem>& problems_;
+  std::size_t nodes_ = 0;
 };
 
 void repathInto(Node& node, const std::string& from, const std::string& to) {

@@ -741,6 +741,63 @@ TEST(ConfigLoaderTest, TopLevelSectionsAreUpstreamDefaults) {
   EXPECT_EQ(ups[2].healthCheck->interval, 5s);
 }
 
+// YAML anchors and merge keys (`<<: *defaults`): keys written in the map win over merged ones;
+// top-level `x-...` keys are a place for anchors and are not read.
+TEST(ConfigLoaderTest, YamlMergeKeys) {
+  const LoadResult result = yaml(
+      "x-defaults: &defaults\n"
+      "  health_check: {path: /hc, interval: 3s}\n"
+      "  retry: {attempts: 3}\n"
+      "upstreams:\n"
+      "  a:\n"
+      "    <<: *defaults\n"
+      "    backends: ['http://a:1']\n"
+      "    retry: {attempts: 4}\n"
+      "  b:\n"
+      "    <<: [*defaults]\n"
+      "    backends: ['http://b:1']\n"
+      "routes: [{path: /, upstream: a}]\n");
+  ASSERT_TRUE(result.config) << problemsOf(result);
+  const auto& ups = result.config->upstreams;
+  ASSERT_EQ(ups.size(), 2u);
+  EXPECT_EQ(ups[0].retry.attempts, 4);
+  EXPECT_EQ(ups[1].retry.attempts, 3);
+  ASSERT_TRUE(ups[1].healthCheck);
+  EXPECT_EQ(ups[1].healthCheck->probe.path, "/hc");
+  EXPECT_EQ(ups[1].healthCheck->interval, 3s);
+}
+
+// Aliases that would expand to a billion values ("billion laughs") stop at a bound, at once.
+TEST(ConfigLoaderTest, AliasExpansionIsBounded) {
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) {
+      text += (j == 0 ? "*a" : ", *a") + std::to_string(i - 1);
+    }
+    text += "]\n";
+  }
+  const LoadResult result = yaml(text);
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(problemsOf(result), HasSubstr("values once aliases are expanded"));
+}
+
+// Nesting beyond any configuration's depth is a problem, not a stack overflow.
+TEST(ConfigLoaderTest, DeepNestingIsBounded) {
+  EXPECT_FALSE(yaml("a: " + std::string(100'000, '[')).config);
+  EXPECT_FALSE(loadConfigString("{\"a\": " + std::string(100'000, '['), "json").config);
+  std::string xml = "<f>";
+  for (int i = 0; i < 200; ++i) {
+    xml += "<a>";
+  }
+  for (int i = 0; i < 200; ++i) {
+    xml += "</a>";
+  }
+  const LoadResult result = loadConfigString(xml + "</f>", "xml");
+  EXPECT_FALSE(result.config);
+  EXPECT_THAT(problemsOf(result), HasSubstr("levels deep"));
+}
+
 // Without routes, "/" goes to "default" or to the only upstream; hosts are normalised.
 TEST(ConfigLoaderTest, DefaultRoutesAndHosts) {
   LoadResult result = yaml("upstreams: {web: {backends: ['http://a:1']}}\n");
