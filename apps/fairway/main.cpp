@@ -2,7 +2,10 @@
 // lives in libs/proxy.
 
 #include <chrono>
+#include <csignal>
 #include <iostream>
+#include <memory>
+#include <pthread.h>
 #include <string>
 
 #include <Poco/Util/HelpFormatter.h>
@@ -59,22 +62,69 @@ class FairwayApplication final : public Poco::Util::ServerApplication {
       std::cerr << "fairway: --config FILE is required (see --help)\n";
       return EXIT_USAGE;
     }
+    // Signals are taken synchronously by this thread; every thread started from here on
+    // inherits the mask, so none of them is interrupted.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int signal : {SIGHUP, SIGINT, SIGTERM, SIGQUIT}) {
+      sigaddset(&signals, signal);
+    }
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    std::string problem;
+    std::unique_ptr<proxy::Server> server = startServer(nullptr, problem);
+    if (!server) {
+      std::cerr << "fairway: " << problem;
+      return EXIT_CONFIG;
+    }
+    announce(*server);
+    for (;;) {
+      int signal = 0;
+      sigwait(&signals, &signal);
+      if (signal != SIGHUP) {
+        break;
+      }
+      // Reload: a bad file, or one that cannot start, leaves the running configuration alone.
+      std::unique_ptr<proxy::Server> next = startServer(server.get(), problem);
+      if (!next) {
+        std::cerr << "fairway: reload refused, the running configuration stays: " << problem;
+        continue;
+      }
+      std::cout << "fairway: reloaded " << configFile_ << "; draining the previous configuration\n"
+                << std::flush;
+      server->drain(std::chrono::seconds(10));
+      server = std::move(next);
+      announce(*server);
+    }
+    std::cout << "fairway: draining\n" << std::flush;
+    bool drained = server->drain(std::chrono::seconds(10));
+    std::cout << "fairway: stopped" << (drained ? "" : " (grace period over)") << "\n";
+    return EXIT_OK;
+  }
+
+ private:
+  // Loads configFile_ and starts a server (taking over `previous`'s listeners); null with
+  // `problem` set if the file or the start fails.
+  std::unique_ptr<proxy::Server> startServer(const proxy::Server* previous, std::string& problem) {
     proxy::LoadResult loaded = proxy::loadConfigFile(configFile_);
     if (!loaded.config) {
-      std::cerr << "fairway: " << configFile_ << " has problems:\n"
-                << proxy::describeProblems(loaded.problems);
-      return EXIT_CONFIG;
+      problem = configFile_ + " has problems:\n" + proxy::describeProblems(loaded.problems);
+      return nullptr;
     }
     auto made = proxy::Server::make(*loaded.config);
     if (!made) {
-      std::cerr << "fairway: " << made.error().message << "\n";
-      return EXIT_CONFIG;
+      problem = made.error().message + "\n";
+      return nullptr;
     }
-    proxy::Server& server = *made.value();
-    if (proxy::Status started = server.start(); !started) {
-      std::cerr << "fairway: " << started.message() << "\n";
-      return EXIT_UNAVAILABLE;
+    if (proxy::Status started = made.value()->start(previous); !started) {
+      problem = started.message() + "\n";
+      return nullptr;
     }
+    return std::move(made.value());
+  }
+
+  void announce(const proxy::Server& server) {
     const proxy::Config& config = server.config();
     for (std::size_t i = 0; i < config.listeners.size(); ++i) {
       std::cout << "fairway " << proxy::kVersion << " listening on http://"
@@ -85,13 +135,9 @@ class FairwayApplication final : public Poco::Util::ServerApplication {
                 << "/ (/metrics /stats /backends /healthz /readyz /config)\n";
     }
     std::cout.flush();
-    waitForTerminationRequest();
-    std::cout << "fairway: draining\n" << std::flush;
-    bool drained = server.drain(std::chrono::seconds(10));
-    std::cout << "fairway: stopped" << (drained ? "" : " (grace period over)") << "\n";
-    return EXIT_OK;
   }
 
+ public:
  private:
   void onConfig(const std::string&, const std::string& value) { configFile_ = value; }
 

@@ -1,5 +1,8 @@
 // The proxy at the edge: rate limits (429 with Retry-After and RateLimit fields, keys, dry run).
 
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "proxy_harness.hpp"
@@ -97,6 +100,68 @@ TEST(ProxyRateLimitTest, DryRunOnlyCounts) {
   }
   EXPECT_EQ(proxy->metrics().rateLimitedDryRun, 3U);
   EXPECT_EQ(proxy->metrics().rateLimited, 0U);
+}
+
+}  // namespace
+}  // namespace fairway::testing
+
+namespace fairway::testing {
+namespace {
+
+// Reload under load loses no request: a new server takes over the listening sockets, the old
+// one drains (its idle connections get a moment to send one more request, answered with
+// Connection: close). Clients reconnect when told to close, as HTTP clients do.
+TEST(ProxyReloadTest, ReloadUnderLoadLosesNoRequest) {
+  auto backends = startBackends(2);
+  ASSERT_EQ(backends.size(), 2U);
+  proxy::Config config = proxyConfig(portsOf(backends));
+  auto first = startProxy(config);
+  ASSERT_NE(first, nullptr);
+  const std::uint16_t port = first->port();
+
+  std::atomic<bool> running{true};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      auto client = std::make_unique<RawClient>(port);
+      while (running.load()) {
+        if (!client->send("GET /x?size=10 HTTP/1.1\r\nHost: t\r\n\r\n")) {
+          ++failed;
+          client = std::make_unique<RawClient>(port);
+          continue;
+        }
+        auto response = client->read(5s);
+        if (!response || response->status != 200) {
+          ++failed;
+          client = std::make_unique<RawClient>(port);
+          continue;
+        }
+        ++ok;
+        if (lower(response->header("connection").value_or("")) == "close") {
+          client = std::make_unique<RawClient>(port);
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return ok.load() > 200; }));
+  // The same listener (port 0 resolved to `port`): the new server inherits its sockets.
+  config.upstreams[0].balancer.algorithm = "random";
+  auto made = proxy::Server::make(config);
+  ASSERT_TRUE(made);
+  auto second = std::move(made.value());
+  ASSERT_TRUE(second->start(first.get()));
+  EXPECT_EQ(second->port(), port);
+  int before = ok.load();
+  EXPECT_TRUE(first->drain(5s));
+  first.reset();
+  ASSERT_TRUE(eventually([&] { return ok.load() > before + 200; }));
+  running = false;
+  for (auto& client : clients) {
+    client.join();
+  }
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(second->metrics().requests, 200U);
 }
 
 }  // namespace

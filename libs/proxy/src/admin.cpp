@@ -178,7 +178,8 @@ AdminServer::~AdminServer() {
 bool AdminServer::start(const std::string& address, std::uint16_t port, std::string& error) {
   try {
     Poco::Net::ServerSocket socket;
-    socket.bind(Poco::Net::SocketAddress(address, port), true);
+    // SO_REUSEPORT: a reloaded server binds the admin port while the old one still drains.
+    socket.bind(Poco::Net::SocketAddress(address, port), true, true);
     socket.listen(64);
     port_ = socket.address().port();
     auto* params = new Poco::Net::HTTPServerParams;

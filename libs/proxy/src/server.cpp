@@ -1,5 +1,6 @@
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -22,6 +23,7 @@ struct Server::State {
   std::unique_ptr<HealthService> health;
   std::unique_ptr<AdminServer> admin;
   std::vector<std::uint16_t> ports;
+  std::vector<std::vector<int>> listenerFds;  // [listener][worker]: owned by the workers
   bool started = false;
   bool stopped = false;
   std::mutex mutex;
@@ -138,7 +140,7 @@ const Config& Server::config() const {
   return state_->runtime.config;
 }
 
-Status Server::start() {
+Status Server::start(const Server* previous) {
   std::lock_guard lock(state_->mutex);
   if (state_->started) {
     return Error{ErrorCode::kSystem, "already started"};
@@ -151,20 +153,40 @@ Status Server::start() {
     state_->workers.push_back(std::make_unique<Worker>(runtime, i));
   }
   for (const ListenerConfig& listener : runtime.config.listeners) {
+    // A reload keeps the previous server's sockets for an unchanged listener (dup'd: each
+    // server's workers close their own copies).
+    std::vector<int> inherited;
     std::uint16_t port = listener.port;
-    for (auto& worker : state_->workers) {
-      std::string error;
-      int fd = openListener(listener.address, port, error);
-      if (fd < 0) {
-        state_->workers.clear();
-        return Error{ErrorCode::kListen, error};
-      }
-      port = boundPort(fd);  // port 0: every worker binds the port the first one got
-      if (!worker->adoptListener(fd, error)) {
-        state_->workers.clear();
-        return Error{ErrorCode::kSystem, error};
+    if (previous != nullptr) {
+      const Config& before = previous->state_->runtime.config;
+      for (std::size_t i = 0; i < before.listeners.size(); ++i) {
+        if (before.listeners[i].address == listener.address &&
+            before.listeners[i].port == listener.port && i < previous->state_->listenerFds.size()) {
+          inherited = previous->state_->listenerFds[i];
+          port = previous->state_->ports[i];
+        }
       }
     }
+    std::vector<int> fds;
+    std::size_t sockets = std::max(inherited.size(), state_->workers.size());
+    for (std::size_t i = 0; i < sockets; ++i) {
+      std::string error;
+      int fd = i < inherited.size() ? ::fcntl(inherited[i], F_DUPFD_CLOEXEC, 0)
+                                    : openListener(listener.address, port, error);
+      if (fd < 0) {
+        state_->workers.clear();
+        return Error{ErrorCode::kListen,
+                     error.empty() ? std::string("dup: ") + std::strerror(errno) : error};
+      }
+      port = boundPort(fd);  // port 0: every worker binds the port the first one got
+      // More inherited sockets than workers: some workers watch two, none is dropped.
+      if (!state_->workers[i % state_->workers.size()]->adoptListener(fd, error)) {
+        state_->workers.clear();  // the worker closed `fd`
+        return Error{ErrorCode::kSystem, error};
+      }
+      fds.push_back(fd);
+    }
+    state_->listenerFds.push_back(std::move(fds));
     state_->ports.push_back(port);
   }
   if (runtime.config.admin.enabled) {

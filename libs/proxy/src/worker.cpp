@@ -576,10 +576,13 @@ void ClientConnection::open(int fd, const sockaddr_storage& peer) {
                             worker_.loop_.now() + worker_.runtime_.config.clientTimeouts.header);
 }
 
+// Draining (SIGTERM, reload): every response from now on says Connection: close. An idle
+// connection gets a second to send its next request (answered, then closed) before it is closed:
+// closing at once would reset a request already on its way (the keep-alive race).
 void ClientConnection::drain() {
   keepAlive_ = false;
   if (phase_ == Phase::kIdle && out_.empty()) {
-    close();
+    worker_.loop_.setDeadline(*this, worker_.loop_.now() + std::chrono::seconds(1));
   }
 }
 

@@ -61,7 +61,12 @@ class Server {
 
   // Binds the listeners (port 0: a free port, the same for every worker) and the admin port,
   // then starts the workers and the health thread.
-  Status start();
+  //
+  // Reload: with `previous` (a running server), every listener whose address and port are
+  // unchanged takes over `previous`'s listening sockets instead of binding new ones, so no
+  // connection waiting to be accepted is lost; then drain `previous`. Only `previous`'s
+  // listeners are shared: its connections, pools and health state stay its own until drained.
+  Status start(const Server* previous = nullptr);
   // The bound port of listener `i` / of the admin listener (0 when disabled), after start().
   std::uint16_t port(std::size_t listener = 0) const;
   std::uint16_t adminPort() const;
