@@ -207,14 +207,20 @@ int main(int argc, char** argv) {
     run.seed = options.seed;
     const std::string label = "[" + std::to_string(i + 1) + "/" +
                               std::to_string(algorithms.size()) + "] " + algorithms[i];
+    int shown = -1;  // the percentage on screen: redraw only when it changes
     if (bar) {
-      run.progress = [&label](double done) {
+      run.progress = [&label, &shown](double done) {
+        const int percent = static_cast<int>(done * 100);
+        if (percent == shown) {
+          return;
+        }
+        shown = percent;
         constexpr int kWidth = 30;
         const int filled = static_cast<int>(done * kWidth);
         std::string line = "\r" + label + " [";
         line += std::string(static_cast<std::size_t>(filled), '=');
         line += std::string(static_cast<std::size_t>(kWidth - filled), ' ');
-        line += "] " + std::to_string(static_cast<int>(done * 100)) + "%";
+        line += "] " + std::to_string(percent) + "%";
         std::cerr << line << std::flush;
       };
     }
