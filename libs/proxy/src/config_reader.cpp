@@ -918,6 +918,9 @@ void readRateLimit(Section& s, RateLimitConfig& r) {
     }
   }
   s.flag("dry_run", r.dryRun);
+  s.choice("algorithm", r.algorithm, ratelimit::algorithmNames());
+  s.integer("trusted_hops", r.trustedHops, 0, 64);
+  const bool maxKeysGiven = s.integer("max_keys", r.maxKeys, 1, kNoMax);
   if (s.get("requests_per_second") == nullptr) {
     s.problem("requests_per_second", "is required when rate_limit is given");
   }
@@ -925,26 +928,30 @@ void readRateLimit(Section& s, RateLimitConfig& r) {
     s.problem("burst", "is required when rate_limit is given");
   }
   // ratelimit::validate() on what was given, a valid stand-in for what was not (or was bad, and
-  // is reported already); once more without a value it refused, to report the other one too.
+  // is reported already); again without each value it refuses, to report the others too.
   bool rpsOk = rpsGiven;
   bool burstOk = burstGiven;
-  while (rpsOk || burstOk) {
+  bool maxKeysOk = maxKeysGiven;
+  for (int round = 0; round < 4; ++round) {
     ratelimit::Config limiter;
+    limiter.algorithm = r.algorithm;
     limiter.rate.requestsPerSecond = rpsOk ? r.requestsPerSecond : 1;
     limiter.rate.burst = burstOk ? static_cast<std::int64_t>(r.burst) : 1;
+    limiter.maxKeys = maxKeysOk ? r.maxKeys : limiter.maxKeys;
     const ratelimit::Status status = ratelimit::validate(limiter);
     if (status.ok()) {
       break;
     }
     const LibraryMessage m = splitLibraryMessage(status.message(), "rate_limit.");
+    bool* given = m.key == "requests_per_second" ? &rpsOk
+                  : m.key == "burst"             ? &burstOk
+                  : m.key == "max_keys"          ? &maxKeysOk
+                                                 : nullptr;
     s.problem(m.key, m.message);
-    if (m.key == "requests_per_second" && rpsOk) {
-      rpsOk = false;
-    } else if (m.key == "burst" && burstOk) {
-      burstOk = false;
-    } else {
-      break;
+    if (given == nullptr || !*given) {
+      break;  // nothing left to leave out
     }
+    *given = false;
   }
 }
 

@@ -256,6 +256,10 @@ void Section::finish() {
     return;
   }
   const std::vector<std::string> candidates(known_.begin(), known_.end());
+  std::string list;
+  for (const std::string& c : candidates) {
+    list += (list.empty() ? "" : ", ") + c;
+  }
   for (const Node& child : node_->children) {
     if (known_.contains(child.name)) {
       continue;
@@ -264,10 +268,6 @@ void Section::finish() {
     if (const auto suggestion = closest(child.name, candidates)) {
       message += "; did you mean `" + *suggestion + "`?";
     } else if (!candidates.empty()) {
-      std::string list;
-      for (const std::string& c : candidates) {
-        list += (list.empty() ? "" : ", ") + c;
-      }
       message += " (known here: " + list + ")";
     }
     problems_->add(child.path, std::move(message));

@@ -108,25 +108,27 @@ namespace {
 
 // Optimal string alignment distance: Levenshtein plus adjacent transpositions ("prot" -> "port").
 std::size_t editDistance(std::string_view a, std::string_view b) {
-  const std::size_t n = a.size();
   const std::size_t m = b.size();
-  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-  for (std::size_t i = 0; i <= n; ++i) {
-    d[i][0] = i;
-  }
+  // Three rows: two back for transpositions.
+  std::vector<std::size_t> previous2(m + 1);
+  std::vector<std::size_t> previous(m + 1);
+  std::vector<std::size_t> current(m + 1);
   for (std::size_t j = 0; j <= m; ++j) {
-    d[0][j] = j;
+    previous[j] = j;
   }
-  for (std::size_t i = 1; i <= n; ++i) {
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
     for (std::size_t j = 1; j <= m; ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        current[j] = std::min(current[j], previous2[j - 2] + 1);
       }
     }
+    std::swap(previous2, previous);
+    std::swap(previous, current);
   }
-  return d[n][m];
+  return previous[m];
 }
 
 }  // namespace
@@ -138,6 +140,11 @@ std::optional<std::string> closest(std::string_view word, std::span<const std::s
   std::optional<std::string> best;
   std::size_t bestDistance = limit + 1;
   for (const std::string& candidate : candidates) {
+    const std::size_t gap = candidate.size() > w.size() ? candidate.size() - w.size()
+                                                        : w.size() - candidate.size();
+    if (gap > limit) {
+      continue;  // at least `gap` edits apart
+    }
     const std::size_t distance = editDistance(w, lower(candidate));
     if (distance < bestDistance) {
       bestDistance = distance;

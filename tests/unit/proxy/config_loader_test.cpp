@@ -142,7 +142,8 @@ std::string dump(const Config& c) {
   }
   const RateLimitConfig& rl = c.rateLimit;
   o << "rate_limit " << rl.enabled << " " << rl.requestsPerSecond << " " << rl.burst << " "
-    << rl.key << " " << rl.dryRun << "\n";
+    << rl.key << " " << rl.dryRun << " " << rl.algorithm << " " << rl.trustedHops << " "
+    << rl.maxKeys << "\n";
   o << "cache " << c.cache.enabled << " " << c.cache.maxEntries << " "
     << (c.cache.ttl ? d(*c.cache.ttl) : "-") << " " << c.cache.maxBodyBytes << " "
     << c.cache.maxBytes << "\n";
@@ -300,6 +301,8 @@ TEST(ConfigLoaderTest, RicherFileBuildsUpstreamsAndRoutes) {
   EXPECT_EQ(c.routes[1].pathPrefix, "/static/");
   EXPECT_EQ(c.routes[1].upstream, "static");
   EXPECT_EQ(c.rateLimit.key, "header:X-Api-Key");
+  EXPECT_EQ(c.rateLimit.algorithm, "gcra");
+  EXPECT_EQ(c.rateLimit.trustedHops, 1);
   EXPECT_EQ(c.cache.maxBodyBytes, 2u * 1024 * 1024);
   EXPECT_EQ(c.log.accessFormat, "json");
   EXPECT_EQ(c.log.level, "debug");
@@ -517,6 +520,18 @@ TEST(ConfigLoaderTest, EachProblemNamesItsKey) {
        "is required"},
       {"rate limit key", b + "rate_limit: {requests_per_second: 1, burst: 1, key: ip}\n",
        "rate_limit.key", "must be client, route or header:<name> (got ip)"},
+      {"rate limit algorithm",
+       b + "rate_limit: {requests_per_second: 1, burst: 1, algorithm: leaky}\n",
+       "rate_limit.algorithm", "must be one of token_bucket, gcra, sliding_window"},
+      {"rate limit hops", b + "rate_limit: {requests_per_second: 1, burst: 1, trusted_hops: -1}\n",
+       "rate_limit.trusted_hops", "must be >= 0 (got -1)"},
+      {"rate limit keys", b + "rate_limit: {requests_per_second: 1, burst: 1, max_keys: 1e12}\n",
+       "rate_limit.max_keys", "must be a whole number"},
+      {"rate limit key count",
+       b + "rate_limit: {requests_per_second: 1, burst: 1, max_keys: 1000000000}\n",
+       "rate_limit.max_keys", "must be in [1, 268435456] (got 1000000000)"},
+      {"rate limit refill", b + "rate_limit: {requests_per_second: 0.000001, burst: 1000000}\n",
+       "rate_limit.burst", "must take at most 10 years"},
       {"cache size", b + "cache: {max_size: 0}\n", "cache.max_size", "must be >= 1 (got 0)"},
       {"cache bytes", b + "cache: {max_bytes: 1k, max_body_bytes: 2k}\n", "cache.max_bytes",
        "must be >= max_body_bytes (2048) (got 1024)"},
