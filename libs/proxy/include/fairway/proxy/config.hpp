@@ -23,8 +23,10 @@ using Duration = std::chrono::nanoseconds;
 
 // One address:port the proxy accepts clients on.
 struct ListenerConfig {
-  std::string address = "0.0.0.0";  // server.address / listeners[i].address
-  std::uint16_t port = 8080;        // server.port / listeners[i].port; 0 picks a free port
+  // server.address / listeners[i].address: an IP literal (IPv6 without brackets; "*" is stored
+  // as "0.0.0.0") or a host name.
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8080;  // server.port / listeners[i].port; 0 picks a free port
 };
 
 // Per-connection and per-request bounds on what a client may send (nginx's and HAProxy's knobs).
@@ -75,7 +77,7 @@ struct RetryConfig {
 // One backend server of an upstream group.
 struct BackendConfig {
   std::string url;   // backends[i].url: "http://host:port" (http only)
-  std::string host;  // parsed from url
+  std::string host;  // parsed from url: a name or IP literal, IPv6 without brackets
   std::uint16_t port = 80;
   std::int64_t weight = 1;  // backends[i].weight, >= 1
   std::string id;           // backends[i].id; default "host:port"
@@ -100,7 +102,9 @@ struct UpstreamConfig {
 
 // Host + longest path prefix -> upstream. Host "" or "*" matches any host.
 struct RouteConfig {
-  std::string host;              // routes[i].host, case-insensitive, port ignored
+  // routes[i].host, case-insensitive, port ignored: the loader stores it lower-case without
+  // the port, and "*" as "".
+  std::string host;
   std::string pathPrefix = "/";  // routes[i].path
   std::string upstream;          // routes[i].upstream, must name an upstream
 };
