@@ -140,8 +140,8 @@ std::optional<std::string> closest(std::string_view word, std::span<const std::s
   std::optional<std::string> best;
   std::size_t bestDistance = limit + 1;
   for (const std::string& candidate : candidates) {
-    const std::size_t gap = candidate.size() > w.size() ? candidate.size() - w.size()
-                                                        : w.size() - candidate.size();
+    const std::size_t gap =
+        candidate.size() > w.size() ? candidate.size() - w.size() : w.size() - candidate.size();
     if (gap > limit) {
       continue;  // at least `gap` edits apart
     }
