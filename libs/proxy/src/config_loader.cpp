@@ -308,7 +308,10 @@ LoadResult loadConfigString(std::string_view text, std::string_view format) {
   }
 }
 
-LoadResult loadConfigFile(const std::string& path) {
+namespace {
+
+// loadConfigFile() but for the last-resort catch.
+LoadResult loadFile(const std::string& path) {
   const std::filesystem::path file(path);
   const std::string extension = config::lower(file.extension().string());
   if (extension != ".yaml" && extension != ".yml" && extension != ".json" &&
@@ -317,10 +320,14 @@ LoadResult loadConfigFile(const std::string& path) {
                       "' (name the file .yaml, .yml, .json, .properties, .ini or .xml)");
   }
   std::error_code error;
-  if (!std::filesystem::exists(file, error)) {
+  const std::filesystem::file_status status = std::filesystem::status(file, error);
+  if (status.type() == std::filesystem::file_type::not_found) {
     return oneProblem(path + ": cannot open: no such file");
   }
-  if (!std::filesystem::is_regular_file(file, error)) {
+  if (error) {
+    return oneProblem(path + ": cannot open: " + error.message());
+  }
+  if (!std::filesystem::is_regular_file(status)) {
     return oneProblem(path + ": cannot open: not a regular file");
   }
   const std::uintmax_t size = std::filesystem::file_size(file, error);
@@ -342,6 +349,16 @@ LoadResult loadConfigFile(const std::string& path) {
     result.config->sourceFile = path;
   }
   return result;
+}
+
+}  // namespace
+
+LoadResult loadConfigFile(const std::string& path) {
+  try {
+    return loadFile(path);
+  } catch (const std::exception& e) {  // std::bad_alloc, filesystem errors
+    return oneProblem(path + ": cannot read: " + e.what());
+  }
 }
 
 std::string describeProblems(const std::vector<ConfigProblem>& problems) {

@@ -180,7 +180,13 @@ class Builder {
       node.kind = Node::Kind::kMap;  // JSON {}
       return node;
     }
-    node.value = raw;
+    // .ini and .properties keep quotes as part of the value; `path = "/health"` means /health.
+    if (text.size() >= 2 && (text.front() == '"' || text.front() == '\'') &&
+        text.back() == text.front()) {
+      node.value = std::string(text.substr(1, text.size() - 2));
+    } else {
+      node.value = raw;
+    }
     return node;
   }
 

@@ -853,6 +853,30 @@ TEST(ConfigLoaderTest, BackendUrls) {
   EXPECT_EQ(backends[2].id, "[2001:db8::1]:81");
 }
 
+// .ini and .properties keep quotes in values; a quoted value means what is inside.
+TEST(ConfigLoaderTest, QuotedValuesInIniAndProperties) {
+  for (const auto& [format, text] : std::vector<std::pair<const char*, const char*>>{
+           {"ini", "[backends[0]]\nurl = \"http://a:1\"\n[health_check]\npath = '/hc'\n"},
+           {"properties", "backends[0].url = \"http://a:1\"\nhealth_check.path = '/hc'\n"},
+       }) {
+    SCOPED_TRACE(format);
+    const LoadResult result = loadConfigString(text, format);
+    ASSERT_TRUE(result.config) << problemsOf(result);
+    EXPECT_EQ(result.config->upstreams[0].backends[0].host, "a");
+    EXPECT_EQ(result.config->upstreams[0].healthCheck->probe.path, "/hc");
+  }
+}
+
+// A plain number is seconds: `timeout: 30` is the original design's `timeout: 30s`.
+TEST(ConfigLoaderTest, PlainNumberDurationsAreSeconds) {
+  const LoadResult result = yaml(
+      "server: {timeout: 30}\nbackends: ['http://a:1']\n"
+      "health_check: {interval: 0.5}\n");
+  ASSERT_TRUE(result.config) << problemsOf(result);
+  EXPECT_EQ(result.config->upstreams[0].timeouts.response, 30s);
+  EXPECT_EQ(result.config->upstreams[0].healthCheck->interval, 500ms);
+}
+
 // Sections the original file does not have keep config.hpp's defaults.
 TEST(ConfigLoaderTest, AbsentSectionsKeepDefaults) {
   const LoadResult result = yaml("backends: ['http://a:1']\n");
