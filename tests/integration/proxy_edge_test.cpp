@@ -1,6 +1,10 @@
 // The proxy at the edge: rate limits (429 with Retry-After and RateLimit fields, keys, dry run).
 
 #include <atomic>
+#include <cctype>
+#include <cstdlib>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -162,6 +166,70 @@ TEST(ProxyReloadTest, ReloadUnderLoadLosesNoRequest) {
   }
   EXPECT_EQ(failed.load(), 0);
   EXPECT_GT(second->metrics().requests, 200U);
+}
+
+}  // namespace
+}  // namespace fairway::testing
+
+namespace fairway::testing {
+namespace {
+
+// /metrics is Prometheus text: every sample line parses, counters match the traffic sent, the
+// duration histogram is cumulative and counts every response.
+TEST(ProxyAdminTest, MetricsAreValidPrometheusText) {
+  auto backends = startBackends(2);
+  ASSERT_EQ(backends.size(), 2U);
+  auto proxy = startProxy(proxyConfig(portsOf(backends)));
+  ASSERT_NE(proxy, nullptr);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(get(proxy->port(), "/x?status=" + std::to_string(i < 7 ? 200 : 503)));
+  }
+  ASSERT_NE(proxy->adminPort(), 0);
+  auto scrape = get(proxy->adminPort(), "/metrics");
+  ASSERT_TRUE(scrape);
+  ASSERT_EQ(scrape->status, 200);
+  std::map<std::string, double> samples;
+  std::istringstream lines(scrape->body);
+  std::string line;
+  double previousBucket = -1;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') {
+      EXPECT_TRUE(line.empty() || line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0)
+          << line;
+      continue;
+    }
+    std::size_t space = line.rfind(' ');
+    ASSERT_NE(space, std::string::npos) << line;
+    std::string name = line.substr(0, space);
+    char* end = nullptr;
+    double value = std::strtod(line.c_str() + space + 1, &end);
+    EXPECT_EQ(*end, '\0') << line;
+    EXPECT_TRUE(std::isalpha(static_cast<unsigned char>(name[0]))) << line;
+    samples[name] = value;
+    if (name.rfind("fairway_request_duration_seconds_bucket", 0) == 0) {
+      EXPECT_GE(value, previousBucket) << "buckets must be cumulative: " << line;
+      previousBucket = value;
+    }
+  }
+  EXPECT_EQ(samples["fairway_requests_total"], 10);
+  EXPECT_EQ(samples["fairway_responses_total{class=\"2xx\"}"], 7);
+  EXPECT_EQ(samples["fairway_responses_total{class=\"5xx\"}"], 3);
+  EXPECT_EQ(samples["fairway_upstream_responses_total{upstream=\"default\",class=\"5xx\"}"], 3);
+  EXPECT_EQ(samples["fairway_request_duration_seconds_count"], 10);
+  EXPECT_EQ(samples["fairway_request_duration_seconds_bucket{le=\"+Inf\"}"], 10);
+  // Each 503 was tried again on the other backend (retry.attempts 2 by default): 7 + 3 × 2.
+  EXPECT_EQ(samples["fairway_backend_requests_total{upstream=\"default\",backend=\"b0\"}"] +
+                samples["fairway_backend_requests_total{upstream=\"default\",backend=\"b1\"}"],
+            13);
+  EXPECT_EQ(samples["fairway_retries_total"], 3);
+  EXPECT_EQ(samples["fairway_backend_up{upstream=\"default\",backend=\"b0\"}"], 1);
+
+  auto backendsJson = get(proxy->adminPort(), "/backends");
+  ASSERT_TRUE(backendsJson);
+  EXPECT_NE(backendsJson->body.find("\"id\":\"b1\""), std::string::npos);
+  auto health = get(proxy->adminPort(), "/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
 }
 
 }  // namespace

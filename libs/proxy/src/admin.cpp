@@ -265,6 +265,29 @@ std::string formatPrometheus(const MetricsSnapshot& m) {
           m.upstreamResets);
   counter("fairway_upstream_bad_responses_total", "Malformed upstream responses.",
           m.upstreamBadResponses);
+  out << "# HELP fairway_upstream_responses_total Responses by upstream group and status class.\n"
+         "# TYPE fairway_upstream_responses_total counter\n";
+  for (const auto& u : m.upstreams) {
+    for (int i = 0; i < 6; ++i) {
+      out << "fairway_upstream_responses_total{upstream=\"" << u.name << "\",class=\"" << classes[i]
+          << "\"} " << u.responses[i] << "\n";
+    }
+  }
+  out << "# HELP fairway_request_duration_seconds From request head to complete response.\n"
+         "# TYPE fairway_request_duration_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < m.latencyBuckets.size(); ++b) {
+    cumulative += m.latencyBuckets[b];
+    out << "fairway_request_duration_seconds_bucket{le=\"";
+    if (b < m.latencyBounds.size()) {
+      out << m.latencyBounds[b];
+    } else {
+      out << "+Inf";
+    }
+    out << "\"} " << cumulative << "\n";
+  }
+  out << "fairway_request_duration_seconds_sum " << m.latencySumSeconds << "\n"
+      << "fairway_request_duration_seconds_count " << cumulative << "\n";
   out << "# HELP fairway_backend_up Whether the balancer may pick the backend.\n"
          "# TYPE fairway_backend_up gauge\n";
   for (const auto& e : m.endpoints) {

@@ -16,6 +16,10 @@ namespace fairway::proxy {
 
 // One worker's counters: written by that worker only, read by the admin thread (relaxed atomics,
 // merged on scrape). No lock and no shared cache line on the request path.
+// Upper bounds of the request-duration histogram buckets, in seconds (the last is +Inf).
+inline constexpr std::array<double, 14> kLatencyBounds = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
 struct WorkerMetrics {
   Counter accepted;                  // client connections accepted
   Counter refused;                   // closed at once: limits.max_connections reached
@@ -38,6 +42,11 @@ struct WorkerMetrics {
   Counter bytesToClients;
   Counter activeConnections;  // gauge: add() and sub() by the one writer
   Counter activeRequests;
+  // Request duration (head parsed -> response complete), cumulative-free buckets.
+  std::array<Counter, kLatencyBounds.size() + 1> latencyBuckets;
+  Counter latencySumNs;
+  // Responses by upstream group and status class ([group][class], class as in `responses`).
+  std::vector<std::array<Counter, 6>> upstreamResponses;
   void sub(Counter& gauge) { gauge.value.store(gauge.get() - 1, std::memory_order_relaxed); }
 };
 

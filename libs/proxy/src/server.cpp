@@ -266,6 +266,11 @@ void Server::stop() {
 
 MetricsSnapshot Server::metrics() const {
   MetricsSnapshot out;
+  out.latencyBounds.assign(kLatencyBounds.begin(), kLatencyBounds.end());
+  out.latencyBuckets.assign(kLatencyBounds.size() + 1, 0);
+  for (const auto& group : state_->runtime.groups) {
+    out.upstreams.push_back({group->config().name, {0, 0, 0, 0, 0, 0}});
+  }
   for (const auto& worker : state_->workers) {
     const WorkerMetrics& m = worker->metrics();
     out.accepted += m.accepted.get();
@@ -284,6 +289,15 @@ MetricsSnapshot Server::metrics() const {
     out.upstreamBadResponses += m.upstreamBadResponses.get();
     out.retries += m.retries.get();
     out.rateLimited += m.rateLimited.get();
+    for (std::size_t b = 0; b < m.latencyBuckets.size(); ++b) {
+      out.latencyBuckets[b] += m.latencyBuckets[b].get();
+    }
+    out.latencySumSeconds += static_cast<double>(m.latencySumNs.get()) / 1e9;
+    for (std::size_t g = 0; g < m.upstreamResponses.size() && g < out.upstreams.size(); ++g) {
+      for (std::size_t c = 0; c < 6; ++c) {
+        out.upstreams[g].responses[c] += m.upstreamResponses[g][c].get();
+      }
+    }
     out.rateLimitedDryRun += m.rateLimitedDryRun.get();
     out.upstreamConnects += m.upstreamConnects.get();
     out.upstreamReuses += m.upstreamReuses.get();

@@ -184,6 +184,19 @@ void UpstreamGroup::refreshAvailability(EndpointState& endpoint, TimePoint now) 
   }
 }
 
+void UpstreamGroup::probeSlotsFull(EndpointState& endpoint, TimePoint now) {
+  endpoint.breakerOpen.store(true, std::memory_order_relaxed);
+  refreshAvailability(endpoint, now);
+}
+
+void UpstreamGroup::breakerRecorded(EndpointState& endpoint, TimePoint now) {
+  if (endpoint.breaker->state() == breaker::State::kHalfOpen &&
+      endpoint.breakerOpen.load(std::memory_order_relaxed)) {
+    endpoint.breakerOpen.store(false, std::memory_order_relaxed);
+    refreshAvailability(endpoint, now);
+  }
+}
+
 bool UpstreamGroup::tryStartRetry() {
   std::int64_t active = activeRequests_.load(std::memory_order_relaxed);
   auto allowed =

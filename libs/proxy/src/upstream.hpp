@@ -73,6 +73,12 @@ class UpstreamGroup {
   // Recomputes one endpoint's availability from its three verdicts and tells the balancer.
   void refreshAvailability(EndpointState& endpoint, TimePoint now);
 
+  // A half-open breaker refused a call (every probe slot taken): the endpoint is unpickable until
+  // a probe's outcome is recorded, or least-loaded algorithms would choose it again and again.
+  void probeSlotsFull(EndpointState& endpoint, TimePoint now);
+  // After any record() on the endpoint's breaker: a freed probe slot makes it pickable again.
+  void breakerRecorded(EndpointState& endpoint, TimePoint now);
+
   // Retry budget (Envoy's): a retry may start while retries in flight stay within
   // max(min_retries_in_flight, budget_percent × active requests).
   bool tryStartRetry();

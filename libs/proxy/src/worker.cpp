@@ -272,6 +272,7 @@ class ClientConnection final : public Handler {
   int localStatus_ = 0;       // a local answer to give once the (bodiless) request is read
   std::string localHeaders_;  // extra fields for the next local answer (429's Retry-After...)
   std::string requestId_;
+  TimePoint requestStart_{};
 
   // The exchange with the upstream group.
   UpstreamGroup* group_ = nullptr;
@@ -379,6 +380,7 @@ Worker::Worker(Runtime& runtime, std::size_t index)
       random_(0x9e3779b97f4a7c15ULL * (index + 1)),
       scratch_(kReadChunk) {
   idle_.resize(runtime_.groups.size());
+  metrics_.upstreamResponses = std::vector<std::array<Counter, 6>>(runtime_.groups.size());
   for (std::size_t g = 0; g < runtime_.groups.size(); ++g) {
     idle_[g].resize(runtime_.groups[g]->endpoints().size());
   }
@@ -926,6 +928,7 @@ int ClientConnection::onHeadersComplete(llhttp_t* parser) {
 int ClientConnection::requestHead() {
   phase_ = Phase::kBody;
   inTrailers_ = true;  // any further field is a trailer
+  requestStart_ = worker_.loop_.now();
   worker_.metrics_.requests.add();
   const Config& config = worker_.runtime_.config;
 
@@ -1249,7 +1252,13 @@ bool ClientConnection::startAttempt() {
     EndpointState* candidate = group.endpointOf(pick->endpoint);
     bool again = candidate == lastEndpoint_ && group.endpoints().size() > 1 && i + 1 < tries;
     if (!again && candidate->breaker != nullptr) {
-      again = !candidate->breaker->allow(now);
+      breaker::Decision decision = candidate->breaker->allow(now);
+      if (!decision) {
+        again = true;
+        if (decision.state == breaker::State::kHalfOpen) {
+          group.probeSlotsFull(*candidate, now);
+        }
+      }
     }
     if (again) {
       group.balancer().release(*pick, {.now = now, .latency = {}});
@@ -1343,6 +1352,7 @@ void ClientConnection::endAttempt(bool success, Failure failure, int status) {
     bool failed = !success || status >= 500;
     endpoint_->breaker->record(failed ? breaker::Outcome::kFailure : breaker::Outcome::kSuccess,
                                firstByteLatency_, now);
+    group_->breakerRecorded(*endpoint_, now);
   }
   group_->outliers().recordOutcome(endpoint_->id, outcome, now);
 }
@@ -1352,6 +1362,7 @@ void ClientConnection::detachUpstream() {
   upstream_ = nullptr;
   if (!outcomeRecorded_ && breakerAdmitted_ && endpoint_ != nullptr) {
     endpoint_->breaker->record(breaker::Outcome::kIgnored, worker_.loop_.now());
+    group_->breakerRecorded(*endpoint_, worker_.loop_.now());
     outcomeRecorded_ = true;
   }
   if (pickHeld_) {
@@ -1655,8 +1666,19 @@ void ClientConnection::finishExchange() {
 
 void ClientConnection::finishResponse() {
   ++served_;
-  worker_.metrics_.responses[static_cast<std::size_t>(std::clamp(responseStatus_ / 100, 1, 5))]
-      .add();
+  auto statusClass = static_cast<std::size_t>(std::clamp(responseStatus_ / 100, 1, 5));
+  worker_.metrics_.responses[statusClass].add();
+  if (group_ != nullptr) {
+    worker_.metrics_.upstreamResponses[group_->index()][statusClass].add();
+  }
+  auto elapsed = worker_.loop_.now() - requestStart_;
+  double seconds = std::chrono::duration<double>(elapsed).count();
+  std::size_t bucket = 0;
+  while (bucket < kLatencyBounds.size() && seconds > kLatencyBounds[bucket]) {
+    ++bucket;
+  }
+  worker_.metrics_.latencyBuckets[bucket].add();
+  worker_.metrics_.latencySumNs.add(static_cast<std::uint64_t>(elapsed.count()));
   finishExchange();
   group_ = nullptr;
   endpoint_ = nullptr;

@@ -17,6 +17,7 @@
 #include <fairway/proxy/server.hpp>
 #include <fairway/ratelimit/limiter.hpp>
 #include <fairway/ratelimit/redis/shared_limiter.hpp>
+#include <fairway/sim/simulation.hpp>
 
 int main() {
   namespace lb = fairway::balancer;

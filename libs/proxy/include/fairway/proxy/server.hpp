@@ -32,6 +32,16 @@ struct MetricsSnapshot {
   std::uint64_t upstreamBadResponses = 0, retries = 0, upstreamConnects = 0;
   std::uint64_t upstreamReuses = 0, bytesFromClients = 0, bytesToClients = 0;
   std::uint64_t rateLimited = 0, rateLimitedDryRun = 0;
+  // Request duration histogram: latencyBounds[i] seconds (the last bucket is +Inf); counts are
+  // per bucket, not cumulative.
+  std::vector<double> latencyBounds;
+  std::vector<std::uint64_t> latencyBuckets;
+  double latencySumSeconds = 0;
+  struct Upstream {
+    std::string name;
+    std::uint64_t responses[6] = {0, 0, 0, 0, 0, 0};  // as `responses`
+  };
+  std::vector<Upstream> upstreams;
   std::int64_t activeConnections = 0, activeRequests = 0;
 
   struct Endpoint {
