@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -230,6 +231,64 @@ TEST(ProxyAdminTest, MetricsAreValidPrometheusText) {
   auto health = get(proxy->adminPort(), "/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+}
+
+}  // namespace
+}  // namespace fairway::testing
+
+namespace fairway::testing {
+namespace {
+
+std::vector<std::string> readLines(const std::string& path) {
+  std::ifstream file(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(file, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+// log.access: one line per request, in nginx's combined format (plus request id, duration and
+// backend) or as JSON; written asynchronously and complete once the server stops.
+TEST(ProxyAccessLogTest, WritesCombinedAndJsonLines) {
+  auto backends = startBackends(1);
+  ASSERT_EQ(backends.size(), 1U);
+  for (std::string format : {"combined", "json"}) {
+    char path[] = "/tmp/fairway-access-XXXXXX";
+    int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    proxy::Config config = proxyConfig({backends[0]->port()});
+    config.log.accessLog = path;
+    config.log.accessFormat = format;
+    auto proxy = startProxy(config);
+    ASSERT_NE(proxy, nullptr);
+    ASSERT_TRUE(
+        get(proxy->port(), "/a?size=12", "User-Agent: tester \"q\"\r\nX-Request-Id: r1\r\n"));
+    ASSERT_TRUE(get(proxy->port(), "/b?status=404"));
+    proxy->stop();
+    auto lines = readLines(path);
+    ::unlink(path);
+    ASSERT_EQ(lines.size(), 2U) << format;
+    if (format == "combined") {
+      EXPECT_EQ(lines[0].rfind("127.0.0.1 - - [", 0), 0U) << lines[0];
+      EXPECT_NE(lines[0].find("] \"GET /a?size=12 HTTP/1.1\" 200 12 \"-\" \"tester \\x22q\\x22\" "
+                              "\"r1\" "),
+                std::string::npos)
+          << lines[0];
+      EXPECT_NE(lines[0].find(" b0"), std::string::npos) << lines[0];
+      EXPECT_NE(lines[1].find("\"GET /b?status=404 HTTP/1.1\" 404 "), std::string::npos)
+          << lines[1];
+    } else {
+      EXPECT_NE(lines[0].find("\"method\":\"GET\",\"target\":\"/a?size=12\""), std::string::npos)
+          << lines[0];
+      EXPECT_NE(lines[0].find("\"status\":200,\"bytes\":12"), std::string::npos) << lines[0];
+      EXPECT_NE(lines[0].find("\"user_agent\":\"tester \\\"q\\\"\""), std::string::npos)
+          << lines[0];
+      EXPECT_NE(lines[0].find("\"request_id\":\"r1\""), std::string::npos) << lines[0];
+      EXPECT_NE(lines[1].find("\"status\":404"), std::string::npos) << lines[1];
+    }
+  }
 }
 
 }  // namespace

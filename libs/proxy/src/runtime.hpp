@@ -6,6 +6,9 @@
 #include <memory>
 #include <vector>
 
+#include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
+
 #include <fairway/proxy/config.hpp>
 #include <fairway/proxy/router.hpp>
 #include <fairway/ratelimit/limiter.hpp>
@@ -57,6 +60,8 @@ struct Runtime {
   std::vector<std::unique_ptr<UpstreamGroup>> groups;
   std::unique_ptr<Router> router;
   std::unique_ptr<ratelimit::Limiter> limiter;  // rate_limit.*, or null
+  // log.access: an asynchronous POCO channel (a writer thread does the I/O), or null when off.
+  Poco::AutoPtr<Poco::Channel> accessLog;
   std::atomic<std::int64_t> connections{0};
   std::atomic<bool> draining{false};
 };

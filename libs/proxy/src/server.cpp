@@ -1,11 +1,17 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <iostream>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+
+#include <Poco/AsyncChannel.h>
+#include <Poco/Exception.h>
+#include <Poco/FileChannel.h>
+#include <Poco/StreamChannel.h>
 
 #include <fairway/proxy/server.hpp>
 
@@ -125,6 +131,22 @@ Result<std::unique_ptr<Server>> Server::make(Config config) {
       return Error{ErrorCode::kInvalidConfig, "rate_limit: " + limiter.error().message};
     }
     state->runtime.limiter = std::move(limiter.value());
+  }
+  if (!config.log.accessLog.empty()) {
+    try {
+      Poco::AutoPtr<Poco::Channel> sink;
+      if (config.log.accessLog == "-") {
+        sink = new Poco::StreamChannel(std::cout);
+      } else {
+        auto* file = new Poco::FileChannel(config.log.accessLog);
+        sink = file;
+        file->open();  // fails now, with the path in the message, rather than on the first line
+      }
+      state->runtime.accessLog = new Poco::AsyncChannel(sink);
+      state->runtime.accessLog->open();
+    } catch (const Poco::Exception& e) {
+      return Error{ErrorCode::kInvalidConfig, "log.access: " + e.displayText()};
+    }
   }
   state->runtime.config = std::move(config);
   return std::unique_ptr<Server>(new Server(std::move(state)));
@@ -262,6 +284,9 @@ void Server::stop() {
     state_->health->stop();
   }
   state_->workers.clear();  // closes every connection
+  if (state_->runtime.accessLog) {
+    state_->runtime.accessLog->close();  // writes what is queued
+  }
 }
 
 MetricsSnapshot Server::metrics() const {

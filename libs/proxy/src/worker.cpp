@@ -4,12 +4,14 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <Poco/Message.h>
 #include <llhttp.h>
 
 #include "http.hpp"
@@ -236,6 +238,7 @@ class ClientConnection final : public Handler {
   void scheduleRetry();
   void respondLocal(int status, bool closeAfter);
   void finishResponse();
+  void logAccess(core::Duration elapsed);
   void finishExchange();
   void detachUpstream();
 
@@ -298,6 +301,7 @@ class ClientConnection final : public Handler {
 
   // The response.
   int responseStatus_ = 0;
+  std::uint64_t responseBodyBytes_ = 0;
   bool responseStarted_ = false;
   Framing framing_ = Framing::kNone;
   bool responseLastChunk_ = false;
@@ -515,6 +519,22 @@ void Worker::removeIdle(UpstreamConnection* upstream) {
   if (it != pool.end()) {
     pool.erase(it);
   }
+}
+
+const std::string& Worker::logTime() {
+  auto now = std::chrono::system_clock::now();
+  std::int64_t second =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (second != logTimeSecond_) {
+    logTimeSecond_ = second;
+    auto t = static_cast<std::time_t>(second);
+    std::tm utc{};
+    ::gmtime_r(&t, &utc);
+    char text[64];
+    std::strftime(text, sizeof text, "%d/%b/%Y:%H:%M:%S +0000", &utc);
+    logTime_ = text;
+  }
+  return logTime_;
 }
 
 std::string Worker::nextRequestId() {
@@ -1516,6 +1536,7 @@ int ClientConnection::upstreamHead(UpstreamConnection& upstream, llhttp_t* parse
 
   responseStarted_ = true;
   responseStatus_ = status;
+  responseBodyBytes_ = 0;
   responseLastChunk_ = false;
   if (noBody) {
     framing_ = Framing::kNone;
@@ -1546,6 +1567,7 @@ int ClientConnection::upstreamHead(UpstreamConnection& upstream, llhttp_t* parse
 }
 
 void ClientConnection::upstreamBody(const char* data, std::size_t size) {
+  responseBodyBytes_ += size;
   switch (framing_) {
     case Framing::kEncode:
       appendHex(out_.raw(), size);
@@ -1648,8 +1670,115 @@ void ClientConnection::respondLocal(int status, bool closeAfter) {
   out.push_back('\n');
   responseStarted_ = true;
   responseStatus_ = status;
+  responseBodyBytes_ = 5 + reason.size();
   framing_ = Framing::kNone;
   finishResponse();
+}
+
+namespace {
+
+void appendJson(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      out.append(escaped);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+// Text inside the combined format's quotes: quotes, backslashes and non-printable bytes as \xHH,
+// as nginx writes them.
+void appendEscaped(std::string& out, std::string_view text) {
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\' || byte < 0x20 || byte >= 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", byte);
+      out.append(escaped);
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
+// One access-log line (log.access_format): nginx's combined format followed by the request id,
+// the duration in seconds and the backend; or one JSON object. The worker formats; the
+// asynchronous channel's thread writes.
+void ClientConnection::logAccess(core::Duration elapsed) {
+  std::string_view referer = "-";
+  std::string_view agent = "-";
+  if (std::size_t i = headers_.find("referer"); i != std::string_view::npos) {
+    referer = headers_.value(i);
+  }
+  if (std::size_t i = headers_.find("user-agent"); i != std::string_view::npos) {
+    agent = headers_.value(i);
+  }
+  std::string_view method = llhttp_method_name(static_cast<llhttp_method_t>(method_));
+  std::string_view backend = endpoint_ != nullptr ? std::string_view(endpoint_->id) : "-";
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f", std::chrono::duration<double>(elapsed).count());
+  std::string line;
+  line.reserve(256);
+  if (worker_.runtime_.config.log.accessFormat == "json") {
+    line.append("{\"time\":");
+    appendJson(line, worker_.logTime());
+    line.append(",\"client\":");
+    appendJson(line, peer_);
+    line.append(",\"method\":");
+    appendJson(line, method);
+    line.append(",\"target\":");
+    appendJson(line, url_);
+    line.append(http10_ ? ",\"protocol\":\"HTTP/1.0\"" : ",\"protocol\":\"HTTP/1.1\"");
+    line.append(",\"status\":");
+    appendDecimal(line, static_cast<std::uint64_t>(responseStatus_));
+    line.append(",\"bytes\":");
+    appendDecimal(line, responseBodyBytes_);
+    line.append(",\"duration_s\":");
+    line.append(seconds);
+    line.append(",\"backend\":");
+    appendJson(line, backend);
+    line.append(",\"request_id\":");
+    appendJson(line, requestId_);
+    line.append(",\"referer\":");
+    appendJson(line, referer);
+    line.append(",\"user_agent\":");
+    appendJson(line, agent);
+    line.push_back('}');
+  } else {
+    line.append(peer_);
+    line.append(" - - [");
+    line.append(worker_.logTime());
+    line.append("] \"");
+    line.append(method);
+    line.push_back(' ');
+    appendEscaped(line, url_);
+    line.append(http10_ ? " HTTP/1.0\" " : " HTTP/1.1\" ");
+    appendDecimal(line, static_cast<std::uint64_t>(responseStatus_));
+    line.push_back(' ');
+    appendDecimal(line, responseBodyBytes_);
+    line.append(" \"");
+    appendEscaped(line, referer);
+    line.append("\" \"");
+    appendEscaped(line, agent);
+    line.append("\" \"");
+    appendEscaped(line, requestId_);
+    line.append("\" ");
+    line.append(seconds);
+    line.push_back(' ');
+    line.append(backend);
+  }
+  worker_.runtime_.accessLog->log(
+      Poco::Message("fairway.access", line, Poco::Message::PRIO_INFORMATION));
 }
 
 void ClientConnection::finishExchange() {
@@ -1679,6 +1808,9 @@ void ClientConnection::finishResponse() {
   }
   worker_.metrics_.latencyBuckets[bucket].add();
   worker_.metrics_.latencySumNs.add(static_cast<std::uint64_t>(elapsed.count()));
+  if (worker_.runtime_.accessLog) {
+    logAccess(elapsed);
+  }
   finishExchange();
   group_ = nullptr;
   endpoint_ = nullptr;

@@ -59,6 +59,8 @@ class Worker {
   void putIdle(UpstreamConnection* upstream);
   void removeIdle(UpstreamConnection* upstream);
   std::string nextRequestId();
+  // "22/Nov/2026:08:40:01 +0000" for the access log, formatted once per second.
+  const std::string& logTime();
 
   Runtime& runtime_;
   std::size_t index_;
@@ -78,6 +80,8 @@ class Worker {
   std::uint64_t requestCounter_ = 0;
   std::uint64_t requestIdPrefix_ = 0;
   bool draining_ = false;
+  std::string logTime_;
+  std::int64_t logTimeSecond_ = -1;
 };
 
 }  // namespace fairway::proxy
