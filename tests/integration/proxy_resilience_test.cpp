@@ -341,8 +341,7 @@ TEST(ProxyResilienceTest, LeastConnectionsSpreadsInFlightRequests) {
 
 // consistent_hash without a hash header: every request from one client address (here all come
 // from 127.0.0.1, on fresh connections) goes to the same backend.
-// DISABLED_: fails on 2f62be7, the proxy never gives the balancer a hash key (see issue #5).
-TEST(ProxyResilienceTest, DISABLED_ConsistentHashKeepsAClientAddressOnOneBackend) {
+TEST(ProxyResilienceTest, ConsistentHashKeepsAClientAddressOnOneBackend) {
   auto backends = startBackends(3);
   ASSERT_EQ(backends.size(), 3U);
   auto proxy = startProxy(proxyConfig(portsOf(backends), "consistent_hash"));
@@ -359,8 +358,7 @@ TEST(ProxyResilienceTest, DISABLED_ConsistentHashKeepsAClientAddressOnOneBackend
 
 // consistent_hash with load_balancer.hash_header: requests carrying one key go to one backend;
 // different keys spread over the backends.
-// DISABLED_: fails on 2f62be7, the proxy never gives the balancer a hash key (see issue #5).
-TEST(ProxyResilienceTest, DISABLED_ConsistentHashKeepsAHeaderKeyOnOneBackend) {
+TEST(ProxyResilienceTest, ConsistentHashKeepsAHeaderKeyOnOneBackend) {
   auto backends = startBackends(3);
   ASSERT_EQ(backends.size(), 3U);
   proxy::Config config = proxyConfig(portsOf(backends), "consistent_hash");
@@ -385,6 +383,26 @@ TEST(ProxyResilienceTest, DISABLED_ConsistentHashKeepsAHeaderKeyOnOneBackend) {
   }
   EXPECT_TRUE(split.empty()) << split;
   EXPECT_GE(used.size(), 2U) << "20 keys all hashed to one backend";
+}
+
+// consistent_hash and retries: a key whose backend refuses connections is retried on another
+// backend (the retry must not hash to the same dead endpoint again).
+TEST(ProxyResilienceTest, ConsistentHashRetriesElsewhereWhenTheKeysBackendIsDown) {
+  auto backends = startBackends(3);
+  ASSERT_EQ(backends.size(), 3U);
+  proxy::Config config = proxyConfig(portsOf(backends), "consistent_hash");
+  config.upstreams[0].hashHeader = "X-User";
+  backends[0]->stop();  // refuses connections; no health checks, so it stays in the ring
+  auto proxy = startProxy(config);
+  ASSERT_NE(proxy, nullptr);
+  Counts counts;
+  for (int user = 0; user < 30; ++user) {
+    auto response = get(proxy->port(), "/x", "X-User: user-" + std::to_string(user) + "\r\n");
+    ++counts[response && response->status == 200
+                 ? response->header("x-echo-instance").value_or("?")
+                 : "status " + std::to_string(response ? response->status : 0)];
+  }
+  EXPECT_EQ(counts["b1"] + counts["b2"], 30) << describe(counts);
 }
 
 // --- health ------------------------------------------------------------------------------------
@@ -631,6 +649,30 @@ TEST(ProxyResilienceTest, ConnectFailuresAreRetriedForEveryMethod) {
   EXPECT_GT(metrics.retries, 0U);
   EXPECT_GT(metrics.upstreamConnectFailures, 0U);
   EXPECT_EQ(metrics.retries, metrics.upstreamConnectFailures);
+}
+
+// "The next try goes to another endpoint", whatever the algorithm: with one of two backends
+// refusing connections, every GET is answered by the other one.
+TEST(ProxyResilienceTest, RetriesGoToAnotherBackendForEveryAlgorithm) {
+  for (std::string algorithm :
+       {"round_robin", "weighted_round_robin", "least_connections", "random", "p2c", "peak_ewma"}) {
+    auto backends = startBackends(2);
+    ASSERT_EQ(backends.size(), 2U);
+    proxy::Config config = proxyConfig(portsOf(backends), algorithm);
+    config.upstreams[0].retry.backoffBase = 1ms;  // not what this test is about; keeps it short
+    backends[0]->stop();
+    auto proxy = startProxy(config);
+    ASSERT_NE(proxy, nullptr) << algorithm;
+    KeepAliveClient client(proxy->port());
+    Counts counts;
+    for (int i = 0; i < 40; ++i) {
+      auto outcome = client.request("GET", "/x");
+      ++counts[outcome.status == 200 ? outcome.instance
+                                     : "status " + std::to_string(outcome.status)];
+    }
+    EXPECT_EQ(counts, (Counts{{"b1", 40}}))
+        << algorithm << ": " << describe(counts) << "(retries " << proxy->metrics().retries << ")";
+  }
 }
 
 // The retry budget caps retries in flight at max(min_retries_in_flight, budget_percent × active

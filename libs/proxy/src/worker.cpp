@@ -1262,10 +1262,27 @@ bool ClientConnection::startAttempt() {
   UpstreamGroup& group = *group_;
   std::optional<balancer::Pick> chosen;
   EndpointState* endpoint = nullptr;
-  std::size_t tries = std::max<std::size_t>(3, group.endpoints().size());
+  // consistent_hash: the key is load_balancer.hash_header's value, else the client's address.
+  std::optional<std::uint64_t> hash;
+  if (group.config().balancer.algorithm == "consistent_hash") {
+    std::string_view key = peer_;
+    if (const std::string& field = group.config().hashHeader; !field.empty()) {
+      if (std::size_t i = headers_.find(field); i != std::string_view::npos) {
+        key = headers_.value(i);
+      }
+    }
+    hash = core::hashKey(key);
+  }
+  // A retry avoids the endpoint that just failed: re-pick (a randomised algorithm draws it again
+  // with probability about 1/n per draw, so 24 more draws leave ~2^-24 with two endpoints) and,
+  // for consistent_hash, walk on to other ring points. Picks are cheap; re-picks are rare.
+  std::size_t tries = group.endpoints().size() + (lastEndpoint_ != nullptr ? 24 : 2);
   for (std::size_t i = 0; i < tries && !chosen; ++i) {
-    auto pick =
-        group.balancer().pick({.now = now, .hash = std::nullopt, .random = &worker_.random_});
+    std::optional<std::uint64_t> point;
+    if (hash) {
+      point = *hash + i * 0x9e3779b97f4a7c15ULL;
+    }
+    auto pick = group.balancer().pick({.now = now, .hash = point, .random = &worker_.random_});
     if (!pick) {
       break;
     }
@@ -1444,7 +1461,10 @@ void ClientConnection::upstreamFailed(Failure failure) {
   endAttempt(false, failure, 0);
   upstream_ = nullptr;  // the connection closes itself
   if (pickHeld_) {
-    group_->balancer().release(pick_, {.now = worker_.loop_.now(), .latency = firstByteLatency_});
+    // A failure reports the connect timeout as its latency: an endpoint that refuses at once must
+    // not look like the fastest one to latency-aware algorithms (peak_ewma).
+    auto penalty = std::max<core::Duration>(firstByteLatency_, group_->config().timeouts.connect);
+    group_->balancer().release(pick_, {.now = worker_.loop_.now(), .latency = penalty});
     pickHeld_ = false;
   }
   if (canRetry(failure)) {
