@@ -252,6 +252,13 @@ std::string formatPrometheus(const MetricsSnapshot& m) {
   counter("fairway_no_endpoint_total", "Requests with no available endpoint (503).", m.noEndpoint);
   counter("fairway_retries_total", "Upstream retries.", m.retries);
   counter("fairway_rate_limited_total", "Requests answered 429 by the rate limit.", m.rateLimited);
+  counter("fairway_rate_limit_redis_calls_total", "Round trips to the shared limit's Redis.",
+          m.rateLimitRedisCalls);
+  counter("fairway_rate_limit_redis_errors_total",
+          "Redis failures: timeouts, resets, error replies.", m.rateLimitRedisErrors);
+  counter("fairway_rate_limit_degraded_total",
+          "Decisions made by rate_limit.redis.fail_mode while Redis was unreachable.",
+          m.rateLimitDegradedDecisions);
   counter("fairway_rate_limited_dry_run_total",
           "Requests over the rate limit let through (rate_limit.dry_run).", m.rateLimitedDryRun);
   counter("fairway_upstream_connects_total", "New upstream connections.", m.upstreamConnects);

@@ -918,6 +918,21 @@ void readRateLimit(Section& s, RateLimitConfig& r) {
     }
   }
   s.flag("dry_run", r.dryRun);
+  if (Section redis = s.section("redis"); redis.present()) {
+    static const std::vector<std::string> kFailModes = {"open", "closed", "local"};
+    static const std::vector<std::string> kModes = {"exact", "batched"};
+    RedisRateLimitConfig rr;
+    redis.text("host", rr.host);
+    redis.integer("port", rr.port, 1, 65535);
+    redis.choice("fail_mode", rr.failMode, kFailModes);
+    redis.choice("mode", rr.mode, kModes);
+    redis.integer("batch", rr.batch, 1, 1'000'000);
+    redis.duration("connect_timeout", rr.connectTimeout, kPositiveDuration);
+    redis.duration("command_timeout", rr.commandTimeout, kPositiveDuration);
+    redis.integer("threads", rr.threads, 1, 64);
+    redis.finish();
+    r.redis = rr;
+  }
   s.choice("algorithm", r.algorithm, ratelimit::algorithmNames());
   s.integer("trusted_hops", r.trustedHops, 0, 64);
   const bool maxKeysGiven = s.integer("max_keys", r.maxKeys, 1, kNoMax);

@@ -13,6 +13,7 @@
 #include <fairway/proxy/router.hpp>
 #include <fairway/ratelimit/limiter.hpp>
 
+#include "rate_limit_service.hpp"
 #include "upstream.hpp"
 
 namespace fairway::proxy {
@@ -59,7 +60,8 @@ struct Runtime {
   Config config;
   std::vector<std::unique_ptr<UpstreamGroup>> groups;
   std::unique_ptr<Router> router;
-  std::unique_ptr<ratelimit::Limiter> limiter;  // rate_limit.*, or null
+  std::unique_ptr<ratelimit::Limiter> limiter;      // rate_limit.* in this process, or null
+  std::unique_ptr<RateLimitService> sharedLimiter;  // rate_limit.redis.*, or null
   // log.access: an asynchronous POCO channel (a writer thread does the I/O), or null when off.
   Poco::AutoPtr<Poco::Channel> accessLog;
   std::atomic<std::int64_t> connections{0};

@@ -126,11 +126,35 @@ Result<std::unique_ptr<Server>> Server::make(Config config) {
     limit.rate.requestsPerSecond = config.rateLimit.requestsPerSecond;
     limit.rate.burst = static_cast<std::int64_t>(config.rateLimit.burst);
     limit.maxKeys = config.rateLimit.maxKeys;
-    auto limiter = ratelimit::make(limit);
-    if (!limiter) {
-      return Error{ErrorCode::kInvalidConfig, "rate_limit: " + limiter.error().message};
+    if (const auto& redis = config.rateLimit.redis) {
+      ratelimit::redis::RedisConfig shared;
+      shared.host = redis->host;
+      shared.port = redis->port;
+      shared.connectTimeout =
+          std::chrono::duration_cast<std::chrono::milliseconds>(redis->connectTimeout);
+      shared.commandTimeout =
+          std::chrono::duration_cast<std::chrono::milliseconds>(redis->commandTimeout);
+      shared.failMode =
+          redis->failMode == "closed"  ? ratelimit::redis::RedisConfig::FailMode::kClosed
+          : redis->failMode == "local" ? ratelimit::redis::RedisConfig::FailMode::kLocal
+                                       : ratelimit::redis::RedisConfig::FailMode::kOpen;
+      shared.mode = redis->mode == "batched" ? ratelimit::redis::RedisConfig::Mode::kBatched
+                                             : ratelimit::redis::RedisConfig::Mode::kExact;
+      shared.batch = redis->batch;
+      shared.connections = static_cast<std::size_t>(redis->threads);
+      auto limiter = ratelimit::redis::SharedLimiter::make(limit, shared);
+      if (!limiter) {
+        return Error{ErrorCode::kInvalidConfig, limiter.error().message};
+      }
+      state->runtime.sharedLimiter =
+          std::make_unique<RateLimitService>(std::move(limiter.value()), redis->threads);
+    } else {
+      auto limiter = ratelimit::make(limit);
+      if (!limiter) {
+        return Error{ErrorCode::kInvalidConfig, "rate_limit: " + limiter.error().message};
+      }
+      state->runtime.limiter = std::move(limiter.value());
     }
-    state->runtime.limiter = std::move(limiter.value());
   }
   if (!config.log.accessLog.empty()) {
     try {
@@ -283,6 +307,8 @@ void Server::stop() {
   if (state_->health) {
     state_->health->stop();
   }
+  // Its threads hand decisions to the workers' loops: gone before the workers are.
+  state_->runtime.sharedLimiter.reset();
   state_->workers.clear();  // closes every connection
   if (state_->runtime.accessLog) {
     state_->runtime.accessLog->close();  // writes what is queued
@@ -330,6 +356,12 @@ MetricsSnapshot Server::metrics() const {
     out.bytesToClients += m.bytesToClients.get();
     out.activeConnections += static_cast<std::int64_t>(m.activeConnections.get());
     out.activeRequests += static_cast<std::int64_t>(m.activeRequests.get());
+  }
+  if (const auto& shared = state_->runtime.sharedLimiter) {
+    auto stats = shared->stats();
+    out.rateLimitRedisCalls = stats.redisCalls;
+    out.rateLimitRedisErrors = stats.redisErrors;
+    out.rateLimitDegradedDecisions = stats.degradedDecisions;
   }
   for (const auto& group : state_->runtime.groups) {
     std::vector<balancer::EndpointStatus> statuses = group->balancer().endpoints();

@@ -229,7 +229,12 @@ class ClientConnection final : public Handler {
 
   int requestHead();
   int fail(int status);  // from a parser callback: answer `status`, stop parsing
-  bool rateLimited(std::string_view host, std::size_t route);
+  // The rate limit's key for this request (rate_limit.key), and what a decision means: true
+  // when the request must be answered 429 (then localHeaders_ holds Retry-After and the
+  // RateLimit fields of draft-ietf-httpapi-ratelimit-headers).
+  std::string rateLimitKey(std::size_t route) const;
+  bool overLimit(const ratelimit::Decision& decision);
+  void rateLimitDecided(const ratelimit::Decision& decision);
   void buildUpstreamHead(std::string_view host);
   void appendUpstream(const char* data, std::size_t size);
   bool startAttempt();
@@ -271,9 +276,10 @@ class ClientConnection final : public Handler {
   bool continueSent_ = false;
   bool keepAlive_ = true;
   std::uint64_t bodyBytes_ = 0;
-  int pendingStatus_ = 0;     // a local answer decided inside a parser callback
-  int localStatus_ = 0;       // a local answer to give once the (bodiless) request is read
-  std::string localHeaders_;  // extra fields for the next local answer (429's Retry-After...)
+  int pendingStatus_ = 0;         // a local answer decided inside a parser callback
+  int localStatus_ = 0;           // a local answer to give once the (bodiless) request is read
+  bool waitingDecision_ = false;  // the shared rate limit has not answered yet
+  std::string localHeaders_;      // extra fields for the next local answer (429's Retry-After...)
   std::string requestId_;
   TimePoint requestStart_{};
 
@@ -626,7 +632,7 @@ void ClientConnection::onEvents(std::uint32_t events) {
 }
 
 bool ClientConnection::readBlocked() const {
-  return closing_ || parserPaused_ || phase_ == Phase::kAwaitResponse ||
+  return closing_ || parserPaused_ || waitingDecision_ || phase_ == Phase::kAwaitResponse ||
          requestOut_.size() > kHighWater || out_.size() > kHighWater;
 }
 
@@ -1029,7 +1035,8 @@ int ClientConnection::requestHead() {
     worker_.metrics_.noRoute.add();
     return answerLocally(404);
   }
-  if (worker_.runtime_.limiter && rateLimited(host, *target)) {
+  if (worker_.runtime_.limiter && overLimit(worker_.runtime_.limiter->tryAcquire(
+                                      rateLimitKey(*target), 1, worker_.loop_.now()))) {
     return answerLocally(429);
   }
   group_ = worker_.runtime_.groups[*target].get();
@@ -1039,22 +1046,35 @@ int ClientConnection::requestHead() {
   worker_.metrics_.activeRequests.add();
   worker_.loop_.setDeadline(*this,
                             hasBody ? worker_.loop_.now() + config.clientTimeouts.body : kNever);
+  if (worker_.runtime_.sharedLimiter) {
+    // The shared limit is decided off the loop; the request waits (its body is not read
+    // meanwhile) and continues in rateLimitDecided(), on this worker's thread.
+    waitingDecision_ = true;
+    Worker* worker = &worker_;
+    auto generation = generation_;
+    worker_.runtime_.sharedLimiter->submit(
+        rateLimitKey(*target), [worker, self = this, generation](ratelimit::Decision decision) {
+          worker->loop_.post([self, generation, decision] {
+            if (self->generation_ == generation) {
+              self->rateLimitDecided(decision);
+            }
+          });
+        });
+    return 0;
+  }
   if (!startAttempt()) {
     return fail(503);
   }
   return 0;
 }
 
-// The rate limit (rate_limit.*): true when the request must be answered 429 (then localHeaders_
-// holds Retry-After and the RateLimit fields of draft-ietf-httpapi-ratelimit-headers).
-bool ClientConnection::rateLimited(std::string_view host, std::size_t route) {
+std::string ClientConnection::rateLimitKey(std::size_t route) const {
   const RateLimitConfig& config = worker_.runtime_.config.rateLimit;
   std::string_view key = peer_;
-  std::string routeKey;
   if (config.key == "route") {
-    routeKey = "route:" + std::to_string(route);
-    key = routeKey;
-  } else if (config.key.rfind("header:", 0) == 0) {
+    return "route:" + std::to_string(route);
+  }
+  if (config.key.rfind("header:", 0) == 0) {
     std::size_t field = headers_.find(std::string_view(config.key).substr(7));
     key = field == std::string_view::npos ? std::string_view() : headers_.value(field);
   } else if (config.trustedHops > 0) {
@@ -1069,8 +1089,11 @@ bool ClientConnection::rateLimited(std::string_view host, std::size_t route) {
       key = hops[hops.size() - static_cast<std::size_t>(config.trustedHops)];
     }
   }
-  (void)host;
-  ratelimit::Decision decision = worker_.runtime_.limiter->tryAcquire(key, 1, worker_.loop_.now());
+  return std::string(key);
+}
+
+bool ClientConnection::overLimit(const ratelimit::Decision& decision) {
+  const RateLimitConfig& config = worker_.runtime_.config.rateLimit;
   if (decision.allowed) {
     return false;
   }
@@ -1242,6 +1265,30 @@ int ClientConnection::onMessageComplete(llhttp_t* parser) {
 
 // --- the exchange -----------------------------------------------------------------------------
 
+void ClientConnection::rateLimitDecided(const ratelimit::Decision& decision) {
+  if (fd_ < 0 || !waitingDecision_) {
+    return;
+  }
+  waitingDecision_ = false;
+  if (overLimit(decision)) {
+    respondLocal(429, phase_ != Phase::kAwaitResponse);
+    return;
+  }
+  if (!startAttempt()) {
+    respondLocal(503, phase_ != Phase::kAwaitResponse);
+    return;
+  }
+  if (upstream_ != nullptr && upstream_->state() == UpstreamConnection::State::kBusy) {
+    upstream_->flush();
+  }
+  if (!out_.empty() && !flush()) {
+    return;
+  }
+  if (readable_ && !readBlocked()) {
+    readSome();
+  }
+}
+
 void ClientConnection::retryNow() {
   if (fd_ < 0) {
     return;
@@ -1317,6 +1364,9 @@ bool ClientConnection::startAttempt() {
   attemptStart_ = now;
   endpoint->requests.fetch_add(1, std::memory_order_relaxed);
 
+  // The first attempt sends the body read so far (rate_limit.redis may have let some arrive);
+  // a retry replays it.
+  std::string body = attempts_ == 1 ? std::string(requestOut_.data(), requestOut_.size()) : replay_;
   requestOut_.clear();
   requestOut_.append(head_);
   if (needsHost_) {
@@ -1327,7 +1377,7 @@ bool ClientConnection::startAttempt() {
     requestOut_.append("\r\n");
   }
   requestOut_.append("\r\n");
-  requestOut_.append(replay_);
+  requestOut_.append(body);
 
   if (expectContinue_ && !continueSent_) {
     out_.append("HTTP/1.1 100 Continue\r\n\r\n");

@@ -109,7 +109,20 @@ struct RouteConfig {
   std::string upstream;          // routes[i].upstream, must name an upstream
 };
 
-// rate_limit.* (the original design's `requests_per_second`, `burst`); applied per route by #6.
+// rate_limit.redis.*: one limit shared by every fairway instance pointing at the same Redis
+// (fairway::ratelimit_redis). Its blocking calls run on `threads` threads, never on a worker.
+struct RedisRateLimitConfig {
+  std::string host = "127.0.0.1";                            // rate_limit.redis.host
+  int port = 6379;                                           // rate_limit.redis.port
+  std::string failMode = "open";                             // fail_mode: open | closed | local
+  std::string mode = "exact";                                // mode: exact | batched
+  std::int64_t batch = 10;                                   // batch: tokens leased (batched)
+  Duration connectTimeout = std::chrono::milliseconds(100);  // connect_timeout
+  Duration commandTimeout = std::chrono::milliseconds(50);   // command_timeout
+  int threads = 4;                                           // threads
+};
+
+// rate_limit.* (the original design's `requests_per_second`, `burst`): every route.
 struct RateLimitConfig {
   bool enabled = false;  // true once the section is present
   double requestsPerSecond = 0;
@@ -121,7 +134,8 @@ struct RateLimitConfig {
   // rate_limit.trusted_hops: with key client, how many proxies in front of fairway append to
   // X-Forwarded-For; the client is the address that many entries from the right. 0: the peer.
   int trustedHops = 0;
-  std::size_t maxKeys = 1 << 20;  // rate_limit.max_keys: bounded memory
+  std::size_t maxKeys = 1 << 20;              // rate_limit.max_keys: bounded memory
+  std::optional<RedisRateLimitConfig> redis;  // rate_limit.redis: shared across instances
 };
 
 // cache.* (the original design's `max_size`, `ttl`).

@@ -32,6 +32,9 @@ struct MetricsSnapshot {
   std::uint64_t upstreamBadResponses = 0, retries = 0, upstreamConnects = 0;
   std::uint64_t upstreamReuses = 0, bytesFromClients = 0, bytesToClients = 0;
   std::uint64_t rateLimited = 0, rateLimitedDryRun = 0;
+  // rate_limit.redis: round trips, failures (timeouts, resets, error replies) and decisions
+  // made by fail_mode while Redis was unreachable.
+  std::uint64_t rateLimitRedisCalls = 0, rateLimitRedisErrors = 0, rateLimitDegradedDecisions = 0;
   // Request duration histogram: latencyBounds[i] seconds (the last bucket is +Inf); counts are
   // per bucket, not cumulative.
   std::vector<double> latencyBounds;
