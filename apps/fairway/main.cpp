@@ -135,6 +135,11 @@ class FairwayApplication final : public Poco::Util::ServerApplication {
                 << "/ (/metrics /stats /backends /healthz /readyz /config)\n";
     }
     std::cout.flush();
+    if (config.cache.enabled) {
+      std::cerr
+          << "fairway: warning: cache: checked, but this version does not cache responses "
+             "yet (the cache library is not on the request path; see docs/configuration.md)\n";
+    }
   }
 
  public:
