@@ -605,7 +605,8 @@ A configurable HTTP/1.1 backend for demos and tests. Prints one line,
 
 Per request, on any path: ?status=NNN&delay=50ms&size=65536&chunked=1&close=1
 &header=Name:Value (repeatable)&drip=10ms&drip_size=N. /health answers the health
-status; /echo describes the request (JSON); any other path gets the default body.
+status; /echo describes the request (JSON); any other path gets the default body. A 200
+with &header=ETag:"v1" is answered 304 when the request's If-None-Match names that tag.
 )";
 }
 
@@ -899,6 +900,9 @@ class EchoHandler final : public Poco::Net::HTTPRequestHandler {
       reply.pattern = true;
       reply.size = o.size.value_or(s.options.bodySize);
     }
+    if (reply.status == 200 && notModified(request, reply.headers)) {
+      reply.status = 304;
+    }
 
     if (reply.drip) {
       const std::uint64_t length = reply.pattern ? reply.size : reply.text.size();
@@ -914,6 +918,40 @@ class EchoHandler final : public Poco::Net::HTTPRequestHandler {
       }
     }
     send(request, response, reply);
+  }
+
+  // RFC 9110 §13.1.2: If-None-Match names the ETag the response would carry (given with
+  // &header=ETag:...), weakly compared, or is "*": the answer is 304, so that a cache in front can
+  // revalidate.
+  static bool notModified(const Poco::Net::HTTPServerRequest& request,
+                          const std::vector<std::pair<std::string, std::string>>& headers) {
+    if (!request.has("If-None-Match")) {
+      return false;
+    }
+    auto opaque = [](std::string_view tag) {
+      while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) {
+        tag.remove_prefix(1);
+      }
+      while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) {
+        tag.remove_suffix(1);
+      }
+      return tag.starts_with("W/") ? tag.substr(2) : tag;
+    };
+    for (const auto& [name, etag] : headers) {
+      if (!equalsIgnoreCase(name, "ETag")) {
+        continue;
+      }
+      std::string_view list = request.get("If-None-Match");
+      while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        const std::string_view tag = opaque(list.substr(0, comma));
+        if (tag == "*" || tag == opaque(etag)) {
+          return true;
+        }
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      }
+    }
+    return false;
   }
 
   std::string describe(const Poco::Net::HTTPServerRequest& request, const BodyDigest& body) {

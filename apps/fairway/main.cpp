@@ -132,14 +132,17 @@ class FairwayApplication final : public Poco::Util::ServerApplication {
     }
     if (server.adminPort() != 0) {
       std::cout << "admin on http://" << config.admin.address << ":" << server.adminPort()
-                << "/ (/metrics /stats /backends /healthz /readyz /config)\n";
+                << "/ (/metrics /stats /backends /healthz /readyz /config"
+                << (config.cache.enabled ? ", POST /cache/purge" : "") << ")\n";
+    }
+    if (config.cache.enabled) {
+      std::cout << "cache on: " << config.cache.maxEntries << " responses in memory"
+                << (config.cache.redis ? ", Redis at " + config.cache.redis->host + ":" +
+                                             std::to_string(config.cache.redis->port)
+                                       : std::string())
+                << "\n";
     }
     std::cout.flush();
-    if (config.cache.enabled) {
-      std::cerr
-          << "fairway: warning: cache: checked, but this version does not cache responses "
-             "yet (the cache library is not on the request path; see docs/configuration.md)\n";
-    }
   }
 
  public:

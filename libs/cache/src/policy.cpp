@@ -493,6 +493,10 @@ Response Policy::serve(const Entry& entry, const Request& request, SystemTime no
   // §5.1: every response from the cache says how old it is.
   out.headers.set("Age", std::to_string(currentAge(entry, now).count()));
   if (request.method == "HEAD") {
+    // RFC 9110 §8.6: a HEAD response may say how large the GET's content would be.
+    if (out.status != 304 && out.status != 204) {
+      out.headers.set("Content-Length", std::to_string(out.bodySize()));
+    }
     out.body = nullptr;
   }
   return out;

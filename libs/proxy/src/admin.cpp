@@ -12,6 +12,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/URI.h>
 
 #include <fairway/proxy/server.hpp>
 #include <fairway/proxy/version.hpp>
@@ -140,9 +141,13 @@ class AdminHandler final : public Poco::Net::HTTPRequestHandler {
       body = backendsJson(server_.metrics());
     } else if (path == "/config") {
       body = configJson(server_.config());
+    } else if (path == "/cache/purge") {
+      purge(request, status, body);
     } else {
       status = Poco::Net::HTTPResponse::HTTP_NOT_FOUND;
-      body = "not found; try /healthz /readyz /stats /metrics /backends /config\n";
+      body =
+          "not found; try /healthz /readyz /stats /metrics /backends /config, POST "
+          "/cache/purge?uri=|prefix=|tag=\n";
       type = "text/plain";
     }
     response.setStatus(status);
@@ -152,6 +157,43 @@ class AdminHandler final : public Poco::Net::HTTPRequestHandler {
   }
 
  private:
+  // POST (or PURGE) /cache/purge?uri=http://host/path | prefix=http://host/static/ | tag=name
+  void purge(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPResponse::HTTPStatus& status,
+             std::string& body) {
+    using Poco::Net::HTTPResponse;
+    if (request.getMethod() != "POST" && request.getMethod() != "PURGE") {
+      status = HTTPResponse::HTTP_METHOD_NOT_ALLOWED;
+      body = "{\"error\":\"use POST\"}\n";
+      return;
+    }
+    Poco::URI::QueryParameters parameters;
+    try {
+      parameters = Poco::URI(request.getURI()).getQueryParameters();
+    } catch (const Poco::Exception& e) {
+      status = HTTPResponse::HTTP_BAD_REQUEST;
+      body = "{\"error\":" + jsonString(e.displayText()) + "}\n";
+      return;
+    }
+    if (parameters.size() != 1 ||
+        (parameters[0].first != "uri" && parameters[0].first != "prefix" &&
+         parameters[0].first != "tag")) {
+      status = HTTPResponse::HTTP_BAD_REQUEST;
+      body = "{\"error\":\"give one of uri=, prefix=, tag=\"}\n";
+      return;
+    }
+    const auto& [kind, value] = parameters[0];
+    const PurgeBy by = kind == "uri" ? PurgeBy::kUri : kind == "prefix" ? PurgeBy::kPrefix : PurgeBy::kTag;
+    Result<std::size_t> purged = server_.purgeCache(by, value);
+    if (!purged) {
+      status = purged.error().code == ErrorCode::kSystem ? HTTPResponse::HTTP_SERVICE_UNAVAILABLE
+               : server_.config().cache.enabled         ? HTTPResponse::HTTP_BAD_REQUEST
+                                                        : HTTPResponse::HTTP_NOT_FOUND;
+      body = "{\"error\":" + jsonString(purged.error().message) + "}\n";
+      return;
+    }
+    body = "{\"purged\":" + std::to_string(purged.value()) + "}\n";
+  }
+
   Server& server_;
 };
 
@@ -218,7 +260,25 @@ std::string formatJson(const MetricsSnapshot& m) {
       << ",\"timeouts\":" << m.upstreamTimeouts << ",\"resets\":" << m.upstreamResets
       << ",\"bad_responses\":" << m.upstreamBadResponses
       << "},\"bytes\":{\"from_clients\":" << m.bytesFromClients
-      << ",\"to_clients\":" << m.bytesToClients << "},\"backends\":" << backendsJson(m) << "}\n";
+      << ",\"to_clients\":" << m.bytesToClients << "}";
+  if (m.cache.enabled) {
+    const auto& c = m.cache;
+    out << ",\"cache\":{\"hits\":" << c.hits << ",\"stale\":" << c.staleHits
+        << ",\"misses\":" << c.misses << ",\"revalidated\":" << c.notModified
+        << ",\"revalidations\":" << c.revalidations << ",\"coalesced\":" << c.coalesced
+        << ",\"passes\":" << c.passes << ",\"stores\":" << c.stores
+        << ",\"invalidations\":" << c.invalidations << ",\"store_errors\":" << c.storeErrors
+        << ",\"entries\":" << c.entries << ",\"bytes\":" << c.bytes
+        << ",\"evictions\":" << c.evictions << ",\"background_refreshes\":" << c.refreshes
+        << ",\"background_refresh_failures\":" << c.refreshFailures;
+    if (c.redisEnabled) {
+      out << ",\"redis\":{\"lookups\":" << c.redisLookups << ",\"hits\":" << c.redisHits
+          << ",\"errors\":" << c.redisErrors
+          << ",\"degraded\":" << (c.redisDegraded ? "true" : "false") << "}";
+    }
+    out << "}";
+  }
+  out << ",\"backends\":" << backendsJson(m) << "}\n";
   return out.str();
 }
 
@@ -312,6 +372,46 @@ std::string formatPrometheus(const MetricsSnapshot& m) {
   for (const auto& e : m.endpoints) {
     out << "fairway_backend_in_flight{upstream=\"" << e.upstream << "\",backend=\"" << e.id
         << "\"} " << e.inFlight << "\n";
+  }
+  if (m.cache.enabled) {
+    const auto& c = m.cache;
+    out << "# HELP fairway_cache_requests_total Requests by what the cache did: hit (fresh), "
+           "stale (served stale), miss (fetched), revalidated (a 304 freshened the entry), "
+           "coalesced (waited for another request's fetch), pass (not cacheable).\n"
+           "# TYPE fairway_cache_requests_total counter\n";
+    const std::pair<const char*, std::uint64_t> results[] = {
+        {"hit", c.hits},           {"stale", c.staleHits},        {"miss", c.misses},
+        {"revalidated", c.notModified}, {"coalesced", c.coalesced}, {"pass", c.passes}};
+    for (const auto& [result, value] : results) {
+      out << "fairway_cache_requests_total{result=\"" << result << "\"} " << value << "\n";
+    }
+    counter("fairway_cache_revalidations_total",
+            "Conditional requests sent to validate stored responses (foreground and background).",
+            c.revalidations);
+    counter("fairway_cache_stores_total", "Responses stored.", c.stores);
+    counter("fairway_cache_invalidations_total",
+            "Stored responses removed by unsafe requests (RFC 9111 section 4.4).", c.invalidations);
+    counter("fairway_cache_store_errors_total", "Store calls that failed (counted as misses).",
+            c.storeErrors);
+    counter("fairway_cache_evictions_total", "Stored responses evicted from memory for room.",
+            c.evictions);
+    gauge("fairway_cache_entries", "Stored responses in memory.",
+          static_cast<std::int64_t>(c.entries));
+    gauge("fairway_cache_bytes", "Bytes of stored responses in memory.",
+          static_cast<std::int64_t>(c.bytes));
+    counter("fairway_cache_background_refreshes_total",
+            "Background revalidations (stale-while-revalidate) sent.", c.refreshes);
+    counter("fairway_cache_background_refresh_failures_total",
+            "Background revalidations that got no usable response.", c.refreshFailures);
+    if (c.redisEnabled) {
+      counter("fairway_cache_redis_lookups_total", "Lookups in the Redis tier.", c.redisLookups);
+      counter("fairway_cache_redis_hits_total", "Lookups the Redis tier answered.", c.redisHits);
+      counter("fairway_cache_redis_errors_total", "Redis tier failures (timeouts, resets).",
+              c.redisErrors);
+      gauge("fairway_cache_redis_degraded",
+            "1 while the Redis tier is skipped after a failure (cache.redis.retry_interval).",
+            c.redisDegraded ? 1 : 0);
+    }
   }
   out << "# HELP fairway_backend_breaker_open Whether the backend's breaker is open.\n"
          "# TYPE fairway_backend_breaker_open gauge\n";

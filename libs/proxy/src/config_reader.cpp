@@ -25,6 +25,7 @@
 #include <fairway/ratelimit/config.hpp>
 #include <fairway/ratelimit/limiter.hpp>
 
+#include "cache_service.hpp"
 #include "config_section.hpp"
 #include "config_tree.hpp"
 #include "config_values.hpp"
@@ -977,21 +978,47 @@ void readCacheFields(Section& s, CacheConfig& c) {
   if (s.duration("ttl", ttl, kNonNegativeDuration)) {
     c.ttl = ttl;
   }
+  s.flag("ttl_override", c.ttlOverride);
   s.size("max_body_bytes", c.maxBodyBytes, 0, static_cast<std::uint64_t>(kNoMax));
   s.size("max_bytes", c.maxBytes, 0, static_cast<std::uint64_t>(kNoMax));
+  s.choice("policy", c.policy, cache::policyNames());
+  s.duration("coalesce_timeout", c.coalesceTimeout, kNonNegativeDuration);
+  s.duration("stale_if_error", c.staleIfError, kNonNegativeDuration);
+  if (const Node* node = s.scalar("tag_header")) {
+    const std::string name(config::trim(node->value));
+    if (name.empty() || isToken(name)) {
+      c.tagHeader = name;
+    } else {
+      s.problems().add(node->path, "must be a header field name " + got(node->value));
+    }
+  }
+  s.integer("threads", c.threads, 1, 64);
+  if (Section redis = s.section("redis"); redis.present()) {
+    RedisCacheConfig rc;
+    redis.text("host", rc.host);
+    redis.integer("port", rc.port, 1, 65535);
+    redis.duration("connect_timeout", rc.connectTimeout, kPositiveDuration);
+    redis.duration("command_timeout", rc.commandTimeout, kPositiveDuration);
+    redis.duration("retry_interval", rc.retryInterval, kNonNegativeDuration);
+    if (const Node* node = redis.scalar("key_prefix")) {
+      if (node->value.empty()) {
+        redis.problems().add(node->path, "must not be empty");
+      } else {
+        rc.keyPrefix = node->value;
+      }
+    }
+    redis.integer("connections", rc.connections, 1, 256);
+    redis.duration("max_ttl", rc.maxTtl, kPositiveDuration);
+    redis.duration("revalidation_grace", rc.revalidationGrace, kNonNegativeDuration);
+    redis.finish();
+    c.redis = rc;
+  }
 }
 
 // cache::validate() on the settings the proxy passes on; the library calls max_body_bytes
 // max_object_size.
 std::optional<std::string> checkCache(const CacheConfig& c) {
-  cache::Config library;
-  library.maxSize = static_cast<std::int64_t>(c.maxEntries);
-  library.maxObjectSize = static_cast<std::int64_t>(c.maxBodyBytes);
-  library.maxBytes = static_cast<std::int64_t>(c.maxBytes);
-  if (c.ttl) {
-    library.ttl = std::chrono::duration_cast<std::chrono::seconds>(*c.ttl);
-  }
-  const cache::Status status = cache::validate(library);
+  const cache::Status status = cache::validate(libraryCacheConfig(c, 0));
   if (status.ok()) {
     return std::nullopt;
   }

@@ -1,17 +1,14 @@
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include <fairway/core/time.hpp>
 #include <fairway/ratelimit/decision.hpp>
 #include <fairway/ratelimit/redis/shared_limiter.hpp>
+
+#include "job_queue.hpp"
 
 namespace fairway::proxy {
 
@@ -24,7 +21,6 @@ class RateLimitService {
   using Done = std::function<void(ratelimit::Decision)>;
 
   RateLimitService(std::unique_ptr<ratelimit::redis::SharedLimiter> limiter, int threads);
-  ~RateLimitService();
   RateLimitService(const RateLimitService&) = delete;
   RateLimitService& operator=(const RateLimitService&) = delete;
 
@@ -35,18 +31,8 @@ class RateLimitService {
   bool degraded() const { return limiter_->degraded(); }
 
  private:
-  struct Job {
-    std::string key;
-    Done done;
-  };
-  void run();
-
   std::unique_ptr<ratelimit::redis::SharedLimiter> limiter_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Job> jobs_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  JobQueue jobs_;  // last: joined before the limiter goes
 };
 
 }  // namespace fairway::proxy

@@ -13,6 +13,7 @@
 #include <fairway/proxy/router.hpp>
 #include <fairway/ratelimit/limiter.hpp>
 
+#include "cache_service.hpp"
 #include "rate_limit_service.hpp"
 #include "upstream.hpp"
 
@@ -62,10 +63,13 @@ struct Runtime {
   std::unique_ptr<Router> router;
   std::unique_ptr<ratelimit::Limiter> limiter;      // rate_limit.* in this process, or null
   std::unique_ptr<RateLimitService> sharedLimiter;  // rate_limit.redis.*, or null
+  std::unique_ptr<CacheService> cache;              // cache.*, or null
   // log.access: an asynchronous POCO channel (a writer thread does the I/O), or null when off.
   Poco::AutoPtr<Poco::Channel> accessLog;
   std::atomic<std::int64_t> connections{0};
   std::atomic<bool> draining{false};
+  // Set as the server stops, before the workers go: from then on nothing posts to their loops.
+  std::atomic<bool> stopped{false};
 };
 
 }  // namespace fairway::proxy

@@ -156,6 +156,13 @@ Result<std::unique_ptr<Server>> Server::make(Config config) {
       state->runtime.limiter = std::move(limiter.value());
     }
   }
+  if (config.cache.enabled) {
+    std::string error;
+    state->runtime.cache = CacheService::make(config.cache, error);
+    if (!state->runtime.cache) {
+      return Error{ErrorCode::kInvalidConfig, error};
+    }
+  }
   if (!config.log.accessLog.empty()) {
     try {
       Poco::AutoPtr<Poco::Channel> sink;
@@ -307,12 +314,47 @@ void Server::stop() {
   if (state_->health) {
     state_->health->stop();
   }
-  // Its threads hand decisions to the workers' loops: gone before the workers are.
+  // Their threads hand results to the workers' loops: gone before the workers are. A cache
+  // flight's waiters may still be told (as connections close): `stopped` keeps them from
+  // posting to loops that are going.
+  state_->runtime.stopped.store(true);
   state_->runtime.sharedLimiter.reset();
+  if (state_->runtime.cache) {
+    state_->runtime.cache->stopThreads();
+  }
   state_->workers.clear();  // closes every connection
   if (state_->runtime.accessLog) {
     state_->runtime.accessLog->close();  // writes what is queued
   }
+}
+
+Result<std::size_t> Server::purgeCache(PurgeBy by, std::string_view value) {
+  CacheService* service = state_->runtime.cache.get();
+  if (service == nullptr) {
+    return Error{ErrorCode::kInvalidConfig, "the cache is off (no cache section)"};
+  }
+  cache::Result<std::size_t> purged = std::size_t{0};
+  switch (by) {
+    case PurgeBy::kUri: {
+      std::optional<std::string> key = absoluteCacheKey(value);
+      if (!key) {
+        return Error{ErrorCode::kInvalidConfig,
+                     "uri: must be absolute, http://host/path (got '" + std::string(value) + "')"};
+      }
+      purged = service->cache().purge(*key);
+      break;
+    }
+    case PurgeBy::kPrefix:
+      purged = service->cache().purgePrefix(normalizeKeyPrefix(value));
+      break;
+    case PurgeBy::kTag:
+      purged = service->cache().purgeTag(value);
+      break;
+  }
+  if (!purged) {
+    return Error{ErrorCode::kSystem, purged.error().message};
+  }
+  return purged.value();
 }
 
 MetricsSnapshot Server::metrics() const {
@@ -362,6 +404,33 @@ MetricsSnapshot Server::metrics() const {
     out.rateLimitRedisCalls = stats.redisCalls;
     out.rateLimitRedisErrors = stats.redisErrors;
     out.rateLimitDegradedDecisions = stats.degradedDecisions;
+  }
+  if (const auto& cache = state_->runtime.cache) {
+    const CacheService::Stats stats = cache->stats();
+    MetricsSnapshot::Cache& c = out.cache;
+    c.enabled = true;
+    c.hits = stats.cache.hits;
+    c.staleHits = stats.cache.staleHits;
+    c.misses = stats.cache.misses;
+    c.revalidations = stats.cache.revalidations;
+    c.notModified = stats.cache.notModified;
+    c.coalesced = stats.cache.coalesced;
+    c.stores = stats.cache.stores;
+    c.passes = stats.cache.passes;
+    c.invalidations = stats.cache.invalidations;
+    c.storeErrors = stats.cache.storeErrors;
+    c.entries = stats.memory.entries;
+    c.bytes = stats.memory.bytes;
+    c.evictions = stats.memory.evictions;
+    if (stats.redis) {
+      c.redisEnabled = true;
+      c.redisDegraded = stats.redisDegraded;
+      c.redisLookups = stats.redis->lookups;
+      c.redisHits = stats.redis->hits;
+      c.redisErrors = stats.redis->errors;
+    }
+    c.refreshes = stats.refreshes;
+    c.refreshFailures = stats.refreshFailures;
   }
   for (const auto& group : state_->runtime.groups) {
     std::vector<balancer::EndpointStatus> statuses = group->balancer().endpoints();

@@ -116,6 +116,25 @@ class HeadScanner {
   std::size_t lineLength_ = 0;
 };
 
+// The origin-form of a request target (absolute-form loses its scheme and authority).
+std::string_view originForm(std::string_view target) {
+  if (target.size() > 7 && equalsIgnoreCase(target.substr(0, 7), "http://")) {
+    const std::size_t slash = target.find('/', 7);
+    return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  return target;
+}
+
+// True when a Connection field of `headers` names `name` (it is hop-by-hop, RFC 9110 §7.6.1).
+bool namedByConnection(const HeaderBlock& headers, std::string_view name) {
+  bool named = false;
+  for (std::size_t i = headers.find("connection"); i != std::string_view::npos && !named;
+       i = headers.find("connection", i + 1)) {
+    named = listContains(headers.value(i), name);
+  }
+  return named;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -235,14 +254,35 @@ class ClientConnection final : public Handler {
   std::string rateLimitKey(std::size_t route) const;
   bool overLimit(const ratelimit::Decision& decision);
   void rateLimitDecided(const ratelimit::Decision& decision);
-  void buildUpstreamHead(std::string_view host);
+  // `conditionals`: the cache's If-None-Match / If-Modified-Since in place of the client's.
+  void buildUpstreamHead(std::string_view host, const cache::Headers* conditionals = nullptr);
   void appendUpstream(const char* data, std::size_t size);
   bool startAttempt();
   void endAttempt(bool success, Failure failure, int status);
   bool canRetry(Failure failure);
   void scheduleRetry();
   void respondLocal(int status, bool closeAfter);
+  // The upstream could not answer (`status`: 502, 503 or 504): a stale response where
+  // stale-if-error allows, else `status`.
+  void respondUpstreamFailure(int status);
   void finishResponse();
+
+  // The response cache (cache.*), for GET and HEAD without a body. With a store that may block
+  // (Redis), cache calls run on the CacheService's threads and continue here through the loop.
+  template <typename Work, typename Then>
+  void cacheCall(Work work, Then then);
+  void cacheLookup();
+  void cacheDecided(std::shared_ptr<cache::Lookup> lookup);
+  void cacheWaitOver();
+  void refreshInBackground(std::shared_ptr<cache::Lookup> lookup);
+  void respondCached(const cache::Response& response, std::string_view label);
+  cache::Response upstreamResponse(std::string body) const;
+  void completeHeld();
+  void storeTeed();
+  void invalidateAfterUnsafe();
+  void releaseHeld();
+  void emitBody(const char* data, std::size_t size);
+  void resetCache();
   void logAccess(core::Duration elapsed);
   void finishExchange();
   void detachUpstream();
@@ -304,6 +344,22 @@ class ClientConnection final : public Handler {
   bool retryInFlight_ = false;
   RetryTimer retryTimer_{*this};
   bool retryScheduled_ = false;
+
+  // The cache's part in the exchange.
+  bool cacheEngaged_ = false;                     // a GET or HEAD the cache looks up
+  std::shared_ptr<const cache::Request> cacheRequest_;
+  std::shared_ptr<cache::Lookup> lookup_;         // what the cache decided, while it matters
+  std::uint64_t cacheSeq_ = 0;                    // tells this request's posted results apart
+  bool cachePending_ = false;                     // a cache call off the loop has not answered
+  bool cacheWaiting_ = false;                     // coalesced: retryTimer_ holds the deadline
+  bool cacheWokenEarly_ = false;  // the fetch waited for ended before the lookup's answer came
+  std::string_view cacheLabel_;                   // X-Cache of a streamed response, if any
+  bool held_ = false;        // the response is withheld until complete() (a 304, a 5xx)
+  std::string heldHead_;     // ... its head as it would be streamed
+  std::string heldBody_;
+  bool teeing_ = false;      // the streamed body is copied for storing
+  std::string teeBody_;
+  cache::SystemTime cacheSentAt_{};
 
   // The response.
   int responseStatus_ = 0;
@@ -848,6 +904,7 @@ void ClientConnection::close() {
   if (requestActive_) {
     worker_.metrics_.responses[0].add();  // the exchange ended without a complete response
   }
+  resetCache();
   finishExchange();
   ::close(fd_);
   fd_ = -1;
@@ -1047,6 +1104,19 @@ int ClientConnection::requestHead() {
   }
   group_ = worker_.runtime_.groups[*target].get();
   buildUpstreamHead(host);
+  if (worker_.runtime_.cache) {
+    cacheLabel_ = "BYPASS";
+    if ((method_ == HTTP_GET || method_ == HTTP_HEAD) && !hasBody && !host.empty()) {
+      cacheEngaged_ = true;
+      auto request = std::make_shared<cache::Request>();
+      request->method = isHead_ ? "HEAD" : "GET";
+      request->uri = cacheKey(host, url_);
+      for (std::size_t i = 0; i < headers_.size(); ++i) {
+        request->headers.add(std::string(headers_.name(i)), std::string(headers_.value(i)));
+      }
+      cacheRequest_ = std::move(request);
+    }
+  }
   group_->startRequest();
   requestActive_ = true;
   worker_.metrics_.activeRequests.add();
@@ -1067,6 +1137,9 @@ int ClientConnection::requestHead() {
           });
         });
     return 0;
+  }
+  if (cacheEngaged_) {
+    return 0;  // looked up once the request is read, in onMessageComplete
   }
   if (!startAttempt()) {
     return fail(503);
@@ -1128,7 +1201,8 @@ bool ClientConnection::overLimit(const ratelimit::Decision& decision) {
   return true;
 }
 
-void ClientConnection::buildUpstreamHead(std::string_view host) {
+void ClientConnection::buildUpstreamHead(std::string_view host,
+                                         const cache::Headers* conditionals) {
   head_.clear();
   head_.append(llhttp_method_name(static_cast<llhttp_method_t>(method_)));
   head_.push_back(' ');
@@ -1152,6 +1226,10 @@ void ClientConnection::buildUpstreamHead(std::string_view host) {
     if (isHopByHop(name) || equalsIgnoreCase(name, "content-length") ||
         equalsIgnoreCase(name, "expect") || equalsIgnoreCase(name, "x-forwarded-proto") ||
         equalsIgnoreCase(name, "x-forwarded-host")) {
+      continue;
+    }
+    if (conditionals != nullptr && (equalsIgnoreCase(name, "if-none-match") ||
+                                    equalsIgnoreCase(name, "if-modified-since"))) {
       continue;
     }
     bool named = false;
@@ -1180,6 +1258,16 @@ void ClientConnection::buildUpstreamHead(std::string_view host) {
   }
   head_.append(peer_);
   head_.append("\r\nX-Forwarded-Proto: http\r\n");
+  if (conditionals != nullptr) {
+    for (std::string_view name : {"If-None-Match", "If-Modified-Since"}) {
+      if (auto value = conditionals->combined(name)) {
+        head_.append(name);
+        head_.append(": ");
+        head_.append(*value);
+        head_.append("\r\n");
+      }
+    }
+  }
   if (!host.empty()) {
     head_.append("X-Forwarded-Host: ");
     head_.append(host);
@@ -1265,6 +1353,9 @@ int ClientConnection::onMessageComplete(llhttp_t* parser) {
     int status = self->localStatus_;
     self->localStatus_ = 0;
     self->respondLocal(status, false);
+  } else if (self->cacheEngaged_ && !self->waitingDecision_ && !self->lookup_ &&
+             !self->cachePending_) {
+    self->cacheLookup();
   }
   return HPE_PAUSED;  // one request at a time; the rest waits in in_
 }
@@ -1278,6 +1369,10 @@ void ClientConnection::rateLimitDecided(const ratelimit::Decision& decision) {
   waitingDecision_ = false;
   if (overLimit(decision)) {
     respondLocal(429, phase_ != Phase::kAwaitResponse);
+    return;
+  }
+  if (cacheEngaged_) {
+    cacheLookup();  // a bodiless request: read whole by now
     return;
   }
   if (!startAttempt()) {
@@ -1297,6 +1392,10 @@ void ClientConnection::rateLimitDecided(const ratelimit::Decision& decision) {
 
 void ClientConnection::retryNow() {
   if (fd_ < 0) {
+    return;
+  }
+  if (cacheWaiting_) {
+    cacheWaitOver();  // the coalescing deadline
     return;
   }
   if (!startAttempt()) {
@@ -1368,6 +1467,9 @@ bool ClientConnection::startAttempt() {
   breakerAdmitted_ = endpoint->breaker != nullptr;
   outcomeRecorded_ = false;
   attemptStart_ = now;
+  if (lookup_) {
+    cacheSentAt_ = std::chrono::system_clock::now();
+  }
   endpoint->requests.fetch_add(1, std::memory_order_relaxed);
 
   // The first attempt sends the body read so far (rate_limit.redis may have let some arrive);
@@ -1516,6 +1618,13 @@ void ClientConnection::upstreamFailed(Failure failure) {
   }
   endAttempt(false, failure, 0);
   upstream_ = nullptr;  // the connection closes itself
+  if (held_) {
+    held_ = false;  // nothing of the withheld response went out: as if it never began
+    responseStarted_ = false;
+    heldHead_.clear();
+    heldBody_.clear();
+  }
+  teeing_ = false;
   if (pickHeld_) {
     // A failure reports the connect timeout as its latency: an endpoint that refuses at once must
     // not look like the fastest one to latency-aware algorithms (peak_ewma).
@@ -1532,7 +1641,21 @@ void ClientConnection::upstreamFailed(Failure failure) {
     return;
   }
   bool timeout = failure == Failure::kConnectTimeout || failure == Failure::kResponseTimeout;
-  respondLocal(timeout ? 504 : 502, phase_ != Phase::kAwaitResponse);
+  respondUpstreamFailure(timeout ? 504 : 502);
+}
+
+void ClientConnection::respondUpstreamFailure(int status) {
+  if (lookup_ && phase_ == Phase::kAwaitResponse) {
+    // Cache::fail() reads no store: called here even when the store may block.
+    std::shared_ptr<cache::Lookup> lookup = std::move(lookup_);
+    std::optional<cache::Response> stale = worker_.runtime_.cache->cache().fail(
+        *lookup, *cacheRequest_, CacheService::now());
+    if (stale) {
+      respondCached(*stale, "STALE");
+      return;
+    }
+  }
+  respondLocal(status, phase_ != Phase::kAwaitResponse);
 }
 
 int ClientConnection::upstreamHead(UpstreamConnection& upstream, llhttp_t* parser,
@@ -1566,6 +1689,7 @@ int ClientConnection::upstreamHead(UpstreamConnection& upstream, llhttp_t* parse
   }
 
   std::string& out = out_.raw();
+  const std::size_t headStart = out.size();
   out.append("HTTP/1.1 ");
   appendDecimal(out, static_cast<std::uint64_t>(status));
   out.push_back(' ');
@@ -1605,6 +1729,11 @@ int ClientConnection::upstreamHead(UpstreamConnection& upstream, llhttp_t* parse
   out.append("Via: ");
   out.append(kVia);
   out.append("\r\n");
+  if (!cacheLabel_.empty() && status >= 200) {
+    out.append("X-Cache: ");
+    out.append(cacheLabel_);
+    out.append("\r\n");
+  }
   if (status < 200) {
     out.append("\r\n");
     return 0;  // an interim response (103 Early Hints...): the final one follows
@@ -1639,11 +1768,51 @@ int ClientConnection::upstreamHead(UpstreamConnection& upstream, llhttp_t* parse
     out.append("Connection: keep-alive\r\n");
   }
   out.append("\r\n");
+  if (lookup_ && lookup_->cacheable()) {
+    // A 304 to the cache's validation, or a server error, is withheld: complete() decides what
+    // the client gets (the freshened or a stale response). Any other response streams, and its
+    // body is copied for the store.
+    if ((status == 304 && lookup_->action == cache::Lookup::Action::kRevalidate) ||
+        status >= 500) {
+      held_ = true;
+      heldHead_.assign(out, headStart);
+      out.resize(headStart);
+      heldBody_.clear();
+      if (framing_ == Framing::kChunked) {
+        framing_ = Framing::kEncode;  // re-chunked should it be released mid-body
+      }
+    } else {
+      teeing_ = true;
+      teeBody_.clear();
+    }
+  }
   return noBody ? 1 : 0;
 }
 
 void ClientConnection::upstreamBody(const char* data, std::size_t size) {
   responseBodyBytes_ += size;
+  const std::size_t limit = worker_.runtime_.config.cache.maxBodyBytes;
+  if (held_) {
+    if (heldBody_.size() + size <= limit) {
+      heldBody_.append(data, size);
+      return;
+    }
+    releaseHeld();
+  }
+  if (teeing_) {
+    if (teeBody_.size() + size <= limit) {
+      teeBody_.append(data, size);
+    } else {
+      // Too large to store: stop copying; dropping the Lookup frees the requests waiting for it.
+      teeing_ = false;
+      std::string().swap(teeBody_);
+      lookup_.reset();
+    }
+  }
+  emitBody(data, size);
+}
+
+void ClientConnection::emitBody(const char* data, std::size_t size) {
   switch (framing_) {
     case Framing::kEncode:
       appendHex(out_.raw(), size);
@@ -1701,13 +1870,24 @@ void ClientConnection::upstreamChunkComplete() {
 }
 
 void ClientConnection::upstreamComplete() {
-  if (framing_ == Framing::kChunked || framing_ == Framing::kEncode) {
-    out_.append("0\r\n\r\n");
-  }
   upstream_ = nullptr;
   if (pickHeld_) {
     group_->balancer().release(pick_, {.now = worker_.loop_.now(), .latency = firstByteLatency_});
     pickHeld_ = false;
+  }
+  if (held_) {
+    completeHeld();
+    return;
+  }
+  if (framing_ == Framing::kChunked || framing_ == Framing::kEncode) {
+    out_.append("0\r\n\r\n");
+  }
+  if (teeing_) {
+    storeTeed();
+  } else if (worker_.runtime_.cache && !cacheEngaged_ && responseStatus_ >= 200 &&
+             responseStatus_ < 400 && method_ != HTTP_GET && method_ != HTTP_HEAD &&
+             method_ != HTTP_OPTIONS && method_ != HTTP_TRACE) {
+    invalidateAfterUnsafe();
   }
   finishResponse();
 }
@@ -1749,6 +1929,330 @@ void ClientConnection::respondLocal(int status, bool closeAfter) {
   responseBodyBytes_ = 5 + reason.size();
   framing_ = Framing::kNone;
   finishResponse();
+}
+
+// --- the cache --------------------------------------------------------------------------------
+
+template <typename Work, typename Then>
+void ClientConnection::cacheCall(Work work, Then then) {
+  CacheService& service = *worker_.runtime_.cache;
+  if (!service.blocking()) {
+    then(work(service.cache()));
+    return;
+  }
+  using Value = decltype(work(service.cache()));
+  cachePending_ = true;
+  Worker* worker = &worker_;
+  ClientConnection* self = this;
+  auto generation = generation_;
+  auto seq = cacheSeq_;
+  service.submit([worker, self, generation, seq, &service, work = std::move(work),
+                  then = std::move(then)]() mutable {
+    auto value = std::make_shared<Value>(work(service.cache()));
+    worker->loop_.post([self, generation, seq, value, then]() mutable {
+      if (self->generation_ == generation && self->cacheSeq_ == seq && self->cachePending_) {
+        self->cachePending_ = false;
+        then(std::move(*value));
+      }
+    });
+  });
+}
+
+void ClientConnection::cacheLookup() {
+  ++cacheSeq_;
+  Worker* worker = &worker_;
+  Runtime* runtime = &worker_.runtime_;
+  ClientConnection* self = this;
+  auto generation = generation_;
+  auto seq = cacheSeq_;
+  // Runs on whichever thread ends the fetch waited for (once, if this request waits).
+  cache::Coalescer::Waiter waiter = [worker, runtime, self, generation,
+                                     seq](const cache::FlightOutcome&) {
+    if (runtime->stopped.load(std::memory_order_acquire)) {
+      return;
+    }
+    worker->loop_.post([self, generation, seq] {
+      if (self->generation_ != generation || self->cacheSeq_ != seq) {
+        return;
+      }
+      if (self->cacheWaiting_) {
+        self->cacheWaitOver();
+      } else if (self->cachePending_) {
+        self->cacheWokenEarly_ = true;
+      }
+    });
+  };
+  cacheCall(
+      [request = cacheRequest_, waiter = std::move(waiter)](cache::Cache& c) {
+        return std::make_shared<cache::Lookup>(c.lookup(*request, CacheService::now(), waiter));
+      },
+      [this](std::shared_ptr<cache::Lookup> lookup) { cacheDecided(std::move(lookup)); });
+}
+
+void ClientConnection::cacheDecided(std::shared_ptr<cache::Lookup> lookup) {
+  if (fd_ < 0) {
+    return;
+  }
+  using Action = cache::Lookup::Action;
+  switch (lookup->action) {
+    case Action::kServe: {
+      cache::Response response = std::move(lookup->response);
+      const bool stale = lookup->stale;
+      if (lookup->revalidateInBackground) {
+        refreshInBackground(std::move(lookup));
+      }
+      respondCached(response, stale ? "STALE" : "HIT");
+      return;
+    }
+    case Action::kGatewayTimeout:
+      respondCached(lookup->response, "MISS");
+      return;
+    case Action::kWait:
+      lookup_ = std::move(lookup);
+      cacheWaiting_ = true;
+      if (cacheWokenEarly_) {
+        cacheWaitOver();
+        return;
+      }
+      worker_.loop_.setDeadline(retryTimer_, lookup_->deadline);
+      return;
+    case Action::kForward:
+    case Action::kRevalidate:
+      break;
+  }
+  lookup_ = std::move(lookup);
+  cacheLabel_ = lookup_->cacheable() ? "MISS" : "BYPASS";
+  if (lookup_->cacheable()) {
+    std::string_view host;
+    if (std::size_t h = headers_.find("host"); h != std::string_view::npos) {
+      host = headers_.value(h);
+    }
+    buildUpstreamHead(host, &lookup_->upstream.headers);
+  }
+  if (!startAttempt()) {
+    respondUpstreamFailure(503);
+    return;
+  }
+  if (!out_.empty()) {
+    flush();
+  }
+}
+
+void ClientConnection::cacheWaitOver() {
+  cacheWaiting_ = false;
+  cacheWokenEarly_ = false;
+  EventLoop::forget(retryTimer_);
+  std::shared_ptr<cache::Lookup> waited = std::move(lookup_);
+  cacheCall(
+      [waited, request = cacheRequest_](cache::Cache& c) {
+        return std::make_shared<cache::Lookup>(
+            c.resume(std::move(*waited), *request, CacheService::now()));
+      },
+      [this](std::shared_ptr<cache::Lookup> lookup) { cacheDecided(std::move(lookup)); });
+}
+
+// RFC 5861 §3: the stale response goes to the client now; the conditional request goes to an
+// endpoint the balancer picks, from a cache thread.
+void ClientConnection::refreshInBackground(std::shared_ptr<cache::Lookup> lookup) {
+  UpstreamGroup& group = *group_;
+  const TimePoint now = worker_.loop_.now();
+  auto pick = group.balancer().pick({.now = now, .hash = std::nullopt, .random = &worker_.random_});
+  if (!pick) {
+    return;  // nowhere to send it: the Lookup goes, and a later request leads the refresh
+  }
+  EndpointState* endpoint = group.endpointOf(pick->endpoint);
+  group.balancer().release(*pick, {.now = now, .latency = {}});
+  RefreshTarget target;
+  target.host = endpoint->config.host;
+  target.port = endpoint->config.port;
+  if (std::size_t h = headers_.find("host"); h != std::string_view::npos) {
+    target.hostHeader = headers_.value(h);
+  }
+  target.target = originForm(url_);
+  target.connectTimeout = group.config().timeouts.connect;
+  target.responseTimeout = group.config().timeouts.response;
+  worker_.runtime_.cache->refresh(std::move(lookup), cacheRequest_, std::move(target));
+}
+
+void ClientConnection::respondCached(const cache::Response& response, std::string_view label) {
+  if (fd_ < 0) {
+    return;
+  }
+  if (phase_ != Phase::kAwaitResponse) {
+    keepAlive_ = false;
+  }
+  const int status = response.status;
+  const bool noBody = status < 200 || status == 204 || status == 304;
+  std::string& out = out_.raw();
+  out.append("HTTP/1.1 ");
+  appendDecimal(out, static_cast<std::uint64_t>(status));
+  out.push_back(' ');
+  out.append(reasonPhrase(status));
+  out.append("\r\n");
+  for (const cache::Field& field : response.headers) {
+    if (isHopByHop(field.name) || equalsIgnoreCase(field.name, "content-length") ||
+        equalsIgnoreCase(field.name, "transfer-encoding") ||
+        equalsIgnoreCase(field.name, "x-cache")) {
+      continue;
+    }
+    out.append(field.name);
+    out.append(": ");
+    out.append(field.value);
+    out.append("\r\n");
+  }
+  out.append("Via: ");
+  out.append(http10_ ? "1.0 fairway" : kVia);
+  out.append("\r\nX-Cache: ");
+  out.append(label);
+  out.append("\r\n");
+  if (!noBody) {
+    out.append("Content-Length: ");
+    const auto stated = response.headers.first("Content-Length");
+    if (!response.body && isHead_ && stated) {
+      out.append(*stated);  // a HEAD: the stored GET's size, as the cache states it
+    } else {
+      appendDecimal(out, response.bodySize());
+    }
+    out.append("\r\n");
+  }
+  if (!keepAlive_) {
+    out.append("Connection: close\r\n");
+  } else if (http10_) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+  const std::size_t bodySize = isHead_ || noBody ? 0 : response.bodySize();
+  responseStarted_ = true;
+  responseStatus_ = status;
+  responseBodyBytes_ = bodySize;
+  framing_ = Framing::kNone;
+  if (bodySize > 0) {
+    sendOrBuffer(response.body->data(), bodySize);
+  }
+  finishResponse();
+}
+
+cache::Response ClientConnection::upstreamResponse(std::string body) const {
+  cache::Response r;
+  r.status = responseStatus_;
+  const HeaderBlock& headers = responseHeaders_;
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    std::string_view name = headers.name(i);
+    if (isHopByHop(name) || equalsIgnoreCase(name, "content-length") ||
+        namedByConnection(headers, name)) {
+      continue;
+    }
+    r.headers.add(std::string(name), std::string(headers.value(i)));
+  }
+  r.body = cache::makeBody(std::move(body));
+  return r;
+}
+
+// A withheld 304 or 5xx, read whole: complete() freshens the entry (or finds a stale one to
+// serve) and says what the client gets.
+void ClientConnection::completeHeld() {
+  held_ = false;
+  heldHead_.clear();
+  auto response = std::make_shared<cache::Response>(upstreamResponse(std::move(heldBody_)));
+  heldBody_.clear();
+  const int upstreamStatus = responseStatus_;
+  responseStarted_ = false;
+  std::shared_ptr<cache::Lookup> lookup = std::move(lookup_);
+  cacheCall(
+      [lookup, request = cacheRequest_, response, sentAt = cacheSentAt_](cache::Cache& c) {
+        return c.complete(*lookup, *request, std::move(*response), sentAt, CacheService::now());
+      },
+      [this, upstreamStatus](cache::Response answer) {
+        std::string_view label = upstreamStatus == 304 ? "REVALIDATED"
+                                 : answer.status < 500 ? "STALE"
+                                                       : "MISS";
+        respondCached(answer, label);
+      });
+}
+
+// The streamed response, copied whole: stored (and the requests waiting for it told) off the
+// client's path.
+void ClientConnection::storeTeed() {
+  teeing_ = false;
+  auto response = std::make_shared<cache::Response>(upstreamResponse(std::move(teeBody_)));
+  teeBody_.clear();
+  std::shared_ptr<cache::Lookup> lookup = std::move(lookup_);
+  CacheService& service = *worker_.runtime_.cache;
+  auto store = [&service, lookup, request = cacheRequest_, response, sentAt = cacheSentAt_] {
+    service.cache().complete(*lookup, *request, std::move(*response), sentAt,
+                             CacheService::now());
+  };
+  if (service.blocking()) {
+    service.submit(std::move(store));
+  } else {
+    store();
+  }
+}
+
+// RFC 9111 §4.4: a successful unsafe request invalidates its target and the Location and
+// Content-Location of its response.
+void ClientConnection::invalidateAfterUnsafe() {
+  std::size_t h = headers_.find("host");
+  if (h == std::string_view::npos) {
+    return;
+  }
+  auto request = std::make_shared<cache::Request>();
+  request->method = llhttp_method_name(static_cast<llhttp_method_t>(method_));
+  request->uri = cacheKey(headers_.value(h), url_);
+  auto response = std::make_shared<cache::Response>();
+  response->status = responseStatus_;
+  for (std::string_view name : {"location", "content-location"}) {
+    if (std::size_t i = responseHeaders_.find(name); i != std::string_view::npos) {
+      response->headers.add(std::string(name), std::string(responseHeaders_.value(i)));
+    }
+  }
+  CacheService& service = *worker_.runtime_.cache;
+  auto invalidate = [&service, request, response] {
+    cache::Lookup none;
+    const cache::Instant now = CacheService::now();
+    service.cache().complete(none, *request, std::move(*response), now.wall, now);
+  };
+  if (service.blocking()) {
+    service.submit(std::move(invalidate));
+  } else {
+    invalidate();
+  }
+}
+
+// The withheld response is too large to keep: it streams after all, uncached.
+void ClientConnection::releaseHeld() {
+  held_ = false;
+  out_.append(heldHead_);
+  heldHead_.clear();
+  std::string body = std::move(heldBody_);
+  heldBody_.clear();
+  lookup_.reset();
+  if (!body.empty()) {
+    emitBody(body.data(), body.size());
+  }
+}
+
+void ClientConnection::resetCache() {
+  if (cacheWaiting_) {
+    EventLoop::forget(retryTimer_);
+    cacheWaiting_ = false;
+  }
+  ++cacheSeq_;
+  cacheEngaged_ = false;
+  cachePending_ = false;
+  cacheWokenEarly_ = false;
+  lookup_.reset();
+  cacheRequest_.reset();
+  cacheLabel_ = {};
+  held_ = false;
+  teeing_ = false;
+  for (std::string* buffer : {&heldHead_, &heldBody_, &teeBody_}) {
+    if (buffer->capacity() > 64 * 1024) {
+      std::string().swap(*buffer);
+    } else {
+      buffer->clear();
+    }
+  }
 }
 
 namespace {
@@ -1888,6 +2392,7 @@ void ClientConnection::finishResponse() {
     logAccess(elapsed);
   }
   finishExchange();
+  resetCache();
   group_ = nullptr;
   endpoint_ = nullptr;
   if (!keepAlive_ || phase_ != Phase::kAwaitResponse) {

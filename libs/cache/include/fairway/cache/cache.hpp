@@ -45,6 +45,10 @@ class Lookup {
   Lookup(Lookup&&) noexcept = default;
   Lookup& operator=(Lookup&&) noexcept = default;
 
+  // True when the cache handles the request: its response may be stored (a GET, no Range, no
+  // no-store). False for a request passed through as it is (other methods, HEAD on a miss).
+  bool cacheable() const { return cacheable_; }
+
  private:
   friend class Cache;
   EntryPtr entry_;        // the stored response chosen, if any (revalidated, or kept for errors)

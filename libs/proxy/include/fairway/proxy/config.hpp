@@ -138,13 +138,35 @@ struct RateLimitConfig {
   std::optional<RedisRateLimitConfig> redis;  // rate_limit.redis: shared across instances
 };
 
-// cache.* (the original design's `max_size`, `ttl`).
+// cache.redis.*: a second tier shared by every fairway instance pointing at the same Redis
+// (fairway::cache_redis). Its blocking calls run on the cache's threads, never on a worker.
+struct RedisCacheConfig {
+  std::string host = "127.0.0.1";                            // cache.redis.host
+  int port = 6379;                                           // cache.redis.port
+  Duration connectTimeout = std::chrono::milliseconds(100);  // connect_timeout
+  Duration commandTimeout = std::chrono::milliseconds(50);   // command_timeout
+  Duration retryInterval = std::chrono::seconds(1);          // retry_interval
+  std::string keyPrefix = "fairway:cache:";                  // key_prefix
+  int connections = 4;                                       // connections
+  Duration maxTtl = std::chrono::hours(24);                  // max_ttl
+  Duration revalidationGrace = Duration::zero();             // revalidation_grace
+};
+
+// cache.* (the original design's `max_size`, `ttl`): an RFC 9111 shared cache on every route
+// (GET and HEAD without a body), in memory, with Redis as a second tier when configured.
 struct CacheConfig {
   bool enabled = false;                      // true once the section is present
   std::size_t maxEntries = 1000;             // cache.max_size
   std::optional<Duration> ttl;               // cache.ttl: heuristic/default lifetime
+  bool ttlOverride = false;                  // cache.ttl_override
   std::size_t maxBodyBytes = 1024 * 1024;    // cache.max_body_bytes
   std::size_t maxBytes = 256 * 1024 * 1024;  // cache.max_bytes
+  std::string policy = "lru";                // cache.policy: lru | s3fifo
+  Duration coalesceTimeout = std::chrono::seconds(5);  // cache.coalesce_timeout (0: off)
+  Duration staleIfError = Duration::zero();            // cache.stale_if_error
+  std::string tagHeader = "Surrogate-Key";             // cache.tag_header
+  int threads = 2;  // cache.threads: Redis calls and background revalidations
+  std::optional<RedisCacheConfig> redis;  // cache.redis: shared second tier
 };
 
 struct AdminConfig {

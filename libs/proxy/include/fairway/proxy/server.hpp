@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fairway/core/result.hpp>
@@ -56,7 +57,21 @@ struct MetricsSnapshot {
     std::uint64_t requests = 0, failures = 0, connectFailures = 0;
   };
   std::vector<Endpoint> endpoints;
+
+  // cache.*: the response cache (all zero when it is off).
+  struct Cache {
+    bool enabled = false;
+    std::uint64_t hits = 0, staleHits = 0, misses = 0, revalidations = 0, notModified = 0;
+    std::uint64_t coalesced = 0, stores = 0, passes = 0, invalidations = 0, storeErrors = 0;
+    std::uint64_t entries = 0, bytes = 0, evictions = 0;  // the memory tier
+    bool redisEnabled = false, redisDegraded = false;     // cache.redis
+    std::uint64_t redisLookups = 0, redisHits = 0, redisErrors = 0;
+    std::uint64_t refreshes = 0, refreshFailures = 0;  // stale-while-revalidate, in the background
+  } cache;
 };
+
+// What a cache purge removes (the admin interface's /cache/purge).
+enum class PurgeBy { kUri, kPrefix, kTag };
 
 // The reverse proxy: shared-nothing worker event loops (one per CPU by default) accepting on
 // SO_REUSEPORT listeners, routing each request by host and longest path prefix to an upstream
@@ -92,6 +107,12 @@ class Server {
 
   MetricsSnapshot metrics() const;
   const Config& config() const;
+
+  // Removes stored responses: every variant of one URI ("http://host/path?query", as requests
+  // name it), every URI starting with a prefix, or every response tagged (cache.tag_header).
+  // Returns how many went. Errors: kInvalidConfig when the cache is off or the URI is not
+  // absolute; kSystem when the Redis tier cannot be reached. May block on Redis.
+  Result<std::size_t> purgeCache(PurgeBy by, std::string_view value);
 
  private:
   struct State;
