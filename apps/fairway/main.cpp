@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <string>
 
+#include <Poco/Message.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
@@ -88,7 +89,8 @@ class FairwayApplication final : public Poco::Util::ServerApplication {
       // Reload: a bad file, or one that cannot start, leaves the running configuration alone.
       std::unique_ptr<proxy::Server> next = startServer(server.get(), problem);
       if (!next) {
-        std::cerr << "fairway: reload refused, the running configuration stays: " << problem;
+        server->log(Poco::Message::PRIO_ERROR,
+                    "reload refused, the running configuration stays: " + problem);
         continue;
       }
       std::cout << "fairway: reloaded " << configFile_ << "; draining the previous configuration\n"

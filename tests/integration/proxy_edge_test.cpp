@@ -1,5 +1,6 @@
 // The proxy at the edge: rate limits (429 with Retry-After and RateLimit fields, keys, dry run).
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
@@ -289,6 +290,69 @@ TEST(ProxyAccessLogTest, WritesCombinedAndJsonLines) {
       EXPECT_NE(lines[1].find("\"status\":404"), std::string::npos) << lines[1];
     }
   }
+}
+
+// log.error at log.level: lifecycle and health events as "<time> [<Priority>] <text>" lines,
+// through an asynchronous POCO channel; events below the level are not written.
+TEST(ProxyErrorLogTest, HealthTransitionsAreLoggedAtTheirLevel) {
+  auto backends = startBackends(1);
+  ASSERT_EQ(backends.size(), 1U);
+  for (std::string level : {"information", "error"}) {
+    SCOPED_TRACE(level);
+    char path[] = "/tmp/fairway-error-XXXXXX";
+    int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    proxy::Config config = proxyConfig({backends[0]->port()});
+    config.log.errorLog = path;
+    config.log.level = level;
+    health::HealthCheckConfig check;
+    check.probe.path = "/health";
+    check.probe.timeout = 200ms;
+    check.interval = 50ms;
+    check.fall = 1;
+    check.rise = 1;
+    config.upstreams[0].healthCheck = check;
+    auto proxy = startProxy(config);
+    ASSERT_NE(proxy, nullptr);
+    auto up = [&] { return proxy->metrics().endpoints.at(0).healthUp; };
+    backends[0]->setHealthy(false);
+    ASSERT_TRUE(eventually([&] { return !up(); }));
+    backends[0]->setHealthy(true);
+    ASSERT_TRUE(eventually(up));
+    proxy->log(3, "an error, logged by the embedding program");
+    proxy->stop();  // the log is complete once the server stops
+    auto lines = readLines(path);
+    ::unlink(path);
+    const std::string backend =
+        "upstream default, backend b0 (127.0.0.1:" + std::to_string(backends[0]->port()) + "): ";
+    auto has = [&](const std::string& text) {
+      return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) {
+        return line.find(text) != std::string::npos;
+      });
+    };
+    EXPECT_TRUE(has("[Error] an error, logged by the embedding program"));
+    if (level == "information") {
+      EXPECT_TRUE(has("[Information] started: listening on 127.0.0.1:"));
+      EXPECT_TRUE(has("[Warning] " + backend + "health checks fail: down"));
+      EXPECT_TRUE(has("[Notice] " + backend + "health checks pass: up"));
+      EXPECT_TRUE(has("[Information] stopped"));
+      ASSERT_FALSE(lines.empty());
+      EXPECT_TRUE(lines[0].size() > 24 && lines[0][4] == '-' && lines[0][10] == 'T' &&
+                  lines[0][23] == 'Z')
+          << lines[0];
+    } else {
+      EXPECT_EQ(lines.size(), 1U) << "only the error passes log.level error";
+    }
+  }
+}
+
+TEST(ProxyErrorLogTest, UnwritablePathIsAConfigError) {
+  proxy::Config config = proxyConfig({1});
+  config.log.errorLog = "/nonexistent-dir/fairway.log";
+  auto made = proxy::Server::make(config);
+  ASSERT_FALSE(made);
+  EXPECT_EQ(made.error().message.rfind("log.error: ", 0), 0U) << made.error().message;
 }
 
 }  // namespace

@@ -66,6 +66,8 @@ struct Runtime {
   std::unique_ptr<CacheService> cache;              // cache.*, or null
   // log.access: an asynchronous POCO channel (a writer thread does the I/O), or null when off.
   Poco::AutoPtr<Poco::Channel> accessLog;
+  // log.error at log.level: health, breaker and lifecycle events.
+  std::shared_ptr<EventLog> eventLog;
   std::atomic<std::int64_t> connections{0};
   std::atomic<bool> draining{false};
   // Set as the server stops, before the workers go: from then on nothing posts to their loops.

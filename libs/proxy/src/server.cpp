@@ -94,6 +94,13 @@ Result<std::unique_ptr<Server>> Server::make(Config config) {
     return Error{ErrorCode::kInvalidConfig, "server.port: no listener configured"};
   }
   TimePoint now = Clock::now();
+  {
+    std::string error;
+    state->runtime.eventLog = EventLog::make(config.log, error);
+    if (!state->runtime.eventLog) {
+      return Error{ErrorCode::kInvalidConfig, error};
+    }
+  }
   std::vector<Router::Route> routes;
   for (std::size_t i = 0; i < config.upstreams.size(); ++i) {
     std::string error;
@@ -101,6 +108,7 @@ Result<std::unique_ptr<Server>> Server::make(Config config) {
     if (!group) {
       return Error{ErrorCode::kResolve, error};
     }
+    group->setEventLog(state->runtime.eventLog);
     state->runtime.groups.push_back(std::move(group));
   }
   for (const RouteConfig& route : config.routes) {
@@ -261,7 +269,22 @@ Status Server::start(const Server* previous) {
     state_->threads.emplace_back([w = worker.get()] { w->run(); });
   }
   state_->started = true;
+  std::string listening;
+  for (std::size_t i = 0; i < state_->ports.size(); ++i) {
+    listening += (i ? ", " : "") + runtime.config.listeners[i].address + ":" +
+                 std::to_string(state_->ports[i]);
+  }
+  log(Poco::Message::PRIO_INFORMATION,
+      "started: listening on " + listening + ", " + std::to_string(state_->workers.size()) +
+          " workers" + (previous != nullptr ? " (reload: the previous configuration drains)" : ""));
   return {};
+}
+
+void Server::log(int priority, const std::string& text) {
+  const auto p = static_cast<Poco::Message::Priority>(priority);
+  if (state_->runtime.eventLog) {
+    state_->runtime.eventLog->write(p, text);
+  }
 }
 
 std::uint16_t Server::port(std::size_t listener) const {
@@ -279,6 +302,8 @@ bool Server::drain(std::chrono::nanoseconds grace) {
       return true;
     }
     state_->runtime.draining.store(true);
+    state_->runtime.eventLog->write(Poco::Message::PRIO_INFORMATION,
+                                    "draining: no new connections; in-flight requests finish");
     for (auto& worker : state_->workers) {
       worker->drain();
     }
@@ -326,6 +351,8 @@ void Server::stop() {
   if (state_->runtime.accessLog) {
     state_->runtime.accessLog->close();  // writes what is queued
   }
+  state_->runtime.eventLog->write(Poco::Message::PRIO_INFORMATION, "stopped");
+  state_->runtime.eventLog->close();
 }
 
 Result<std::size_t> Server::purgeCache(PurgeBy by, std::string_view value) {

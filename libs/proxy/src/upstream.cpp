@@ -20,6 +20,23 @@ class UpstreamGroup::BreakerObserver final : public breaker::Observer {
   void onTransition(const breaker::Transition& transition) override {
     bool open = transition.to == breaker::State::kOpen;
     endpoint_.breakerOpen.store(open, std::memory_order_relaxed);
+    switch (transition.to) {
+      case breaker::State::kOpen:
+        group_.logEvent(
+            Poco::Message::PRIO_WARNING, endpoint_,
+            "breaker open for " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(transition.openFor)
+                        .count()) +
+                " ms");
+        break;
+      case breaker::State::kHalfOpen:
+        group_.logEvent(Poco::Message::PRIO_NOTICE, endpoint_, "breaker half-open: probing");
+        break;
+      case breaker::State::kClosed:
+        group_.logEvent(Poco::Message::PRIO_NOTICE, endpoint_, "breaker closed");
+        break;
+    }
     group_.refreshAvailability(endpoint_, transition.at);
     if (open && group_.breakerOpened_) {
       group_.breakerOpened_(endpoint_, transition.at + transition.openFor);
@@ -44,9 +61,16 @@ class UpstreamGroup::HealthObserver final : public health::Observer {
     }
     EndpointState& endpoint = *it->second;
     if (active_) {
-      endpoint.healthUp.store(event.to != health::HealthState::kDown, std::memory_order_relaxed);
+      const bool up = event.to != health::HealthState::kDown;
+      endpoint.healthUp.store(up, std::memory_order_relaxed);
+      group_.logEvent(up ? Poco::Message::PRIO_NOTICE : Poco::Message::PRIO_WARNING, endpoint,
+                      up ? "health checks pass: up" : "health checks fail: down");
     } else {
-      endpoint.ejected.store(event.to == health::HealthState::kEjected, std::memory_order_relaxed);
+      const bool ejected = event.to == health::HealthState::kEjected;
+      endpoint.ejected.store(ejected, std::memory_order_relaxed);
+      group_.logEvent(ejected ? Poco::Message::PRIO_WARNING : Poco::Message::PRIO_NOTICE,
+                      endpoint,
+                      ejected ? "ejected by outlier detection" : "back from outlier ejection");
     }
     group_.refreshAvailability(endpoint, event.at);
   }
@@ -55,6 +79,15 @@ class UpstreamGroup::HealthObserver final : public health::Observer {
   UpstreamGroup& group_;
   bool active_;
 };
+
+void UpstreamGroup::logEvent(Poco::Message::Priority priority, const EndpointState& endpoint,
+                             const std::string& what) const {
+  if (log_ && log_->enabled(priority)) {
+    log_->write(priority, "upstream " + config_.name + ", backend " + endpoint.id + " (" +
+                              endpoint.config.host + ":" + std::to_string(endpoint.config.port) +
+                              "): " + what);
+  }
+}
 
 namespace {
 

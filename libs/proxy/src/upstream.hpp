@@ -19,6 +19,8 @@
 #include <fairway/health/outlier_detector.hpp>
 #include <fairway/proxy/config.hpp>
 
+#include "event_log.hpp"
+
 namespace fairway::proxy {
 
 using core::Clock;
@@ -92,6 +94,8 @@ class UpstreamGroup {
   void setBreakerOpenedHook(std::function<void(EndpointState&, TimePoint)> hook) {
     breakerOpened_ = std::move(hook);
   }
+  // Where health and breaker transitions are told (log.error). Before the workers start.
+  void setEventLog(std::shared_ptr<EventLog> log) { log_ = std::move(log); }
 
  private:
   class BreakerObserver;
@@ -109,6 +113,9 @@ class UpstreamGroup {
   std::atomic<std::int64_t> activeRequests_{0};
   std::atomic<std::int64_t> activeRetries_{0};
   std::function<void(EndpointState&, TimePoint)> breakerOpened_;
+  std::shared_ptr<EventLog> log_;
+  void logEvent(Poco::Message::Priority priority, const EndpointState& endpoint,
+                const std::string& what) const;
 };
 
 }  // namespace fairway::proxy

@@ -236,6 +236,57 @@ TEST(ConfigLoaderTest, DefaultExampleLoads) {
   ASSERT_TRUE(u.healthCheck);
   EXPECT_EQ(u.healthCheck->probe.path, "/health");
   EXPECT_EQ(u.healthCheck->interval, 2s);
+  EXPECT_TRUE(c.cache.enabled);
+  EXPECT_EQ(c.cache.maxEntries, 10000u);
+  EXPECT_EQ(c.cache.maxBodyBytes, 1u << 20);
+  EXPECT_FALSE(c.cache.redis);
+}
+
+// Every cache key, the Redis tier included.
+TEST(ConfigLoaderTest, CacheSection) {
+  const LoadResult result = yaml(
+      "backends: ['http://a:1']\n"
+      "cache:\n"
+      "  max_size: 5000\n"
+      "  ttl: 1m\n"
+      "  ttl_override: true\n"
+      "  max_body_bytes: 256k\n"
+      "  max_bytes: 64m\n"
+      "  policy: s3fifo\n"
+      "  coalesce_timeout: 2s\n"
+      "  stale_if_error: 5m\n"
+      "  tag_header: Cache-Tag\n"
+      "  threads: 3\n"
+      "  redis: {host: cache.internal, port: 6380, connect_timeout: 200ms, command_timeout: 20ms,\n"
+      "          retry_interval: 2s, key_prefix: 'edge:', connections: 8, max_ttl: 1h,\n"
+      "          revalidation_grace: 30s}\n");
+  ASSERT_TRUE(result.config) << problemsOf(result);
+  const CacheConfig& c = result.config->cache;
+  EXPECT_TRUE(c.enabled);
+  EXPECT_EQ(c.maxEntries, 5000u);
+  EXPECT_EQ(c.ttl, Duration(1min));
+  EXPECT_TRUE(c.ttlOverride);
+  EXPECT_EQ(c.maxBodyBytes, 256u * 1024);
+  EXPECT_EQ(c.maxBytes, 64u << 20);
+  EXPECT_EQ(c.policy, "s3fifo");
+  EXPECT_EQ(c.coalesceTimeout, 2s);
+  EXPECT_EQ(c.staleIfError, 5min);
+  EXPECT_EQ(c.tagHeader, "Cache-Tag");
+  EXPECT_EQ(c.threads, 3);
+  ASSERT_TRUE(c.redis);
+  EXPECT_EQ(c.redis->host, "cache.internal");
+  EXPECT_EQ(c.redis->port, 6380);
+  EXPECT_EQ(c.redis->connectTimeout, 200ms);
+  EXPECT_EQ(c.redis->commandTimeout, 20ms);
+  EXPECT_EQ(c.redis->retryInterval, 2s);
+  EXPECT_EQ(c.redis->keyPrefix, "edge:");
+  EXPECT_EQ(c.redis->connections, 8);
+  EXPECT_EQ(c.redis->maxTtl, 1h);
+  EXPECT_EQ(c.redis->revalidationGrace, 30s);
+
+  const LoadResult off = yaml("backends: ['http://a:1']\ncache: {enabled: false, max_size: 5}\n");
+  ASSERT_TRUE(off.config) << problemsOf(off);
+  EXPECT_FALSE(off.config->cache.enabled);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,6 +595,19 @@ TEST(ConfigLoaderTest, EachProblemNamesItsKey) {
       {"cache size", b + "cache: {max_size: 0}\n", "cache.max_size", "must be >= 1 (got 0)"},
       {"cache bytes", b + "cache: {max_bytes: 1k, max_body_bytes: 2k}\n", "cache.max_bytes",
        "must be >= max_body_bytes (2048) (got 1024)"},
+      {"cache policy", b + "cache: {policy: fifo}\n", "cache.policy", "must be one of"},
+      {"cache coalesce", b + "cache: {coalesce_timeout: -1s}\n", "cache.coalesce_timeout", ""},
+      {"cache tag header", b + "cache: {tag_header: 'a b'}\n", "cache.tag_header",
+       "must be a header field name"},
+      {"cache threads", b + "cache: {threads: 0}\n", "cache.threads", "must be >= 1 (got 0)"},
+      {"cache redis port", b + "cache: {redis: {port: 70000}}\n", "cache.redis.port",
+       "must be <= 65535"},
+      {"cache redis prefix", b + "cache: {redis: {key_prefix: ''}}\n", "cache.redis.key_prefix",
+       "must not be empty"},
+      {"cache redis timeout", b + "cache: {redis: {command_timeout: 0s}}\n",
+       "cache.redis.command_timeout", ""},
+      {"cache redis unknown key", b + "cache: {redis: {hots: a}}\n", "cache.redis.hots",
+       "unknown key"},
       {"log level", b + "log: {level: verbose}\n", "log.level", "must be one of none, fatal"},
       {"bool", b + "admin: {enabled: maybe}\n", "admin.enabled", "must be true or false"},
       {"section as value", b + "server: 8080\n", "server", "must be a section with keys"},

@@ -108,6 +108,10 @@ class Server {
   MetricsSnapshot metrics() const;
   const Config& config() const;
 
+  // Writes `text` to the error log (log.error) when `priority` (POCO's: 1 fatal ... 8 trace)
+  // passes log.level. Thread-safe; asynchronous.
+  void log(int priority, const std::string& text);
+
   // Removes stored responses: every variant of one URI ("http://host/path?query", as requests
   // name it), every URI starting with a prefix, or every response tagged (cache.tag_header).
   // Returns how many went. Errors: kInvalidConfig when the cache is off or the URI is not
