@@ -181,11 +181,15 @@ namespace {
 TEST(ProxyAdminTest, MetricsAreValidPrometheusText) {
   auto backends = startBackends(2);
   ASSERT_EQ(backends.size(), 2U);
-  auto proxy = startProxy(proxyConfig(portsOf(backends)));
+  proxy::Config config = proxyConfig(portsOf(backends));
+  config.routes.push_back(proxy::RouteConfig{"", "/api/", "default"});
+  auto proxy = startProxy(config);
   ASSERT_NE(proxy, nullptr);
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(get(proxy->port(), "/x?status=" + std::to_string(i < 7 ? 200 : 503)));
   }
+  ASSERT_TRUE(get(proxy->port(), "/api/y"));
+  ASSERT_TRUE(get(proxy->port(), "/api/z"));
   ASSERT_NE(proxy->adminPort(), 0);
   auto scrape = get(proxy->adminPort(), "/metrics");
   ASSERT_TRUE(scrape);
@@ -213,16 +217,23 @@ TEST(ProxyAdminTest, MetricsAreValidPrometheusText) {
       previousBucket = value;
     }
   }
-  EXPECT_EQ(samples["fairway_requests_total"], 10);
-  EXPECT_EQ(samples["fairway_responses_total{class=\"2xx\"}"], 7);
+  EXPECT_EQ(samples["fairway_requests_total"], 12);
+  EXPECT_EQ(samples["fairway_responses_total{class=\"2xx\"}"], 9);
   EXPECT_EQ(samples["fairway_responses_total{class=\"5xx\"}"], 3);
   EXPECT_EQ(samples["fairway_upstream_responses_total{upstream=\"default\",class=\"5xx\"}"], 3);
-  EXPECT_EQ(samples["fairway_request_duration_seconds_count"], 10);
-  EXPECT_EQ(samples["fairway_request_duration_seconds_bucket{le=\"+Inf\"}"], 10);
-  // Each 503 was tried again on the other backend (retry.attempts 2 by default): 7 + 3 × 2.
+  EXPECT_EQ(samples["fairway_route_responses_total{route=\"*/\",upstream=\"default\",class=\"2xx\"}"],
+            7);
+  EXPECT_EQ(samples["fairway_route_responses_total{route=\"*/\",upstream=\"default\",class=\"5xx\"}"],
+            3);
+  EXPECT_EQ(
+      samples["fairway_route_responses_total{route=\"*/api/\",upstream=\"default\",class=\"2xx\"}"],
+      2);
+  EXPECT_EQ(samples["fairway_request_duration_seconds_count"], 12);
+  EXPECT_EQ(samples["fairway_request_duration_seconds_bucket{le=\"+Inf\"}"], 12);
+  // Each 503 was tried again on the other backend (retry.attempts 2 by default): 9 + 3 × 2.
   EXPECT_EQ(samples["fairway_backend_requests_total{upstream=\"default\",backend=\"b0\"}"] +
                 samples["fairway_backend_requests_total{upstream=\"default\",backend=\"b1\"}"],
-            13);
+            15);
   EXPECT_EQ(samples["fairway_retries_total"], 3);
   EXPECT_EQ(samples["fairway_backend_up{upstream=\"default\",backend=\"b0\"}"], 1);
 

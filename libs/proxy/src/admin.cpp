@@ -53,6 +53,22 @@ std::string jsonString(std::string_view text) {
   return out + "\"";
 }
 
+// A Prometheus label value: backslash, double quote and line feed escaped.
+std::string labelValue(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::string backendsJson(const MetricsSnapshot& metrics) {
   std::ostringstream out;
   out << "[";
@@ -338,6 +354,15 @@ std::string formatPrometheus(const MetricsSnapshot& m) {
     for (int i = 0; i < 6; ++i) {
       out << "fairway_upstream_responses_total{upstream=\"" << u.name << "\",class=\"" << classes[i]
           << "\"} " << u.responses[i] << "\n";
+    }
+  }
+  out << "# HELP fairway_route_responses_total Responses by route and status class.\n"
+         "# TYPE fairway_route_responses_total counter\n";
+  for (const auto& r : m.routes) {
+    for (int i = 0; i < 6; ++i) {
+      out << "fairway_route_responses_total{route=\"" << labelValue(r.name) << "\",upstream=\""
+          << labelValue(r.upstream)
+          << "\",class=\"" << classes[i] << "\"} " << r.responses[i] << "\n";
     }
   }
   out << "# HELP fairway_request_duration_seconds From request head to complete response.\n"

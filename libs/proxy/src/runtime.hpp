@@ -52,6 +52,8 @@ struct WorkerMetrics {
   Counter latencySumNs;
   // Responses by upstream group and status class ([group][class], class as in `responses`).
   std::vector<std::array<Counter, 6>> upstreamResponses;
+  // Responses by route and status class ([route][class]).
+  std::vector<std::array<Counter, 6>> routeResponses;
   void sub(Counter& gauge) { gauge.value.store(gauge.get() - 1, std::memory_order_relaxed); }
 };
 
@@ -60,7 +62,10 @@ struct WorkerMetrics {
 struct Runtime {
   Config config;
   std::vector<std::unique_ptr<UpstreamGroup>> groups;
-  std::unique_ptr<Router> router;
+  std::unique_ptr<Router> router;  // targets are route indexes
+  // Per route (the Router's target): its upstream group, and its name for metrics ("*/api/").
+  std::vector<std::size_t> routeUpstream;
+  std::vector<std::string> routeNames;
   std::unique_ptr<ratelimit::Limiter> limiter;      // rate_limit.* in this process, or null
   std::unique_ptr<RateLimitService> sharedLimiter;  // rate_limit.redis.*, or null
   std::unique_ptr<CacheService> cache;              // cache.*, or null

@@ -122,10 +122,14 @@ Result<std::unique_ptr<Server>> Server::make(Config config) {
       return Error{ErrorCode::kInvalidConfig,
                    "routes: upstream '" + route.upstream + "' is not defined"};
     }
-    routes.push_back({route.host, route.pathPrefix, target});
+    routes.push_back({route.host, route.pathPrefix, routes.size()});
+    state->runtime.routeUpstream.push_back(target);
+    state->runtime.routeNames.push_back((route.host.empty() ? "*" : route.host) + route.pathPrefix);
   }
   if (routes.empty()) {
     routes.push_back({"", "/", 0});
+    state->runtime.routeUpstream.push_back(0);
+    state->runtime.routeNames.push_back("*/");
   }
   state->runtime.router = std::make_unique<Router>(routes);
   if (config.rateLimit.enabled) {
@@ -391,6 +395,11 @@ MetricsSnapshot Server::metrics() const {
   for (const auto& group : state_->runtime.groups) {
     out.upstreams.push_back({group->config().name, {0, 0, 0, 0, 0, 0}});
   }
+  for (std::size_t r = 0; r < state_->runtime.routeNames.size(); ++r) {
+    out.routes.push_back({state_->runtime.routeNames[r],
+                          state_->runtime.groups[state_->runtime.routeUpstream[r]]->config().name,
+                          {0, 0, 0, 0, 0, 0}});
+  }
   for (const auto& worker : state_->workers) {
     const WorkerMetrics& m = worker->metrics();
     out.accepted += m.accepted.get();
@@ -413,6 +422,11 @@ MetricsSnapshot Server::metrics() const {
       out.latencyBuckets[b] += m.latencyBuckets[b].get();
     }
     out.latencySumSeconds += static_cast<double>(m.latencySumNs.get()) / 1e9;
+    for (std::size_t r = 0; r < m.routeResponses.size() && r < out.routes.size(); ++r) {
+      for (std::size_t c = 0; c < 6; ++c) {
+        out.routes[r].responses[c] += m.routeResponses[r][c].get();
+      }
+    }
     for (std::size_t g = 0; g < m.upstreamResponses.size() && g < out.upstreams.size(); ++g) {
       for (std::size_t c = 0; c < 6; ++c) {
         out.upstreams[g].responses[c] += m.upstreamResponses[g][c].get();

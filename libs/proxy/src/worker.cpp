@@ -324,6 +324,8 @@ class ClientConnection final : public Handler {
   TimePoint requestStart_{};
 
   // The exchange with the upstream group.
+  static constexpr std::size_t kNoRoute = ~std::size_t{0};
+  std::size_t route_ = kNoRoute;  // the route matched (Runtime::routeNames)
   UpstreamGroup* group_ = nullptr;
   bool requestActive_ = false;  // counted in group_->activeRequests
   std::string head_;            // the upstream request head, without its final CRLF
@@ -453,6 +455,7 @@ Worker::Worker(Runtime& runtime, std::size_t index)
       scratch_(kReadChunk) {
   idle_.resize(runtime_.groups.size());
   metrics_.upstreamResponses = std::vector<std::array<Counter, 6>>(runtime_.groups.size());
+  metrics_.routeResponses = std::vector<std::array<Counter, 6>>(runtime_.routeNames.size());
   for (std::size_t g = 0; g < runtime_.groups.size(); ++g) {
     idle_[g].resize(runtime_.groups[g]->endpoints().size());
   }
@@ -952,6 +955,7 @@ int ClientConnection::onMessageBegin(llhttp_t* parser) {
   self->requestId_.clear();
   self->localStatus_ = 0;
   self->localHeaders_.clear();
+  self->route_ = kNoRoute;
   self->worker_.loop_.setDeadline(
       *self, self->worker_.loop_.now() + self->worker_.runtime_.config.clientTimeouts.header);
   return 0;
@@ -1102,7 +1106,8 @@ int ClientConnection::requestHead() {
                                       rateLimitKey(*target), 1, worker_.loop_.now()))) {
     return answerLocally(429);
   }
-  group_ = worker_.runtime_.groups[*target].get();
+  route_ = *target;
+  group_ = worker_.runtime_.groups[worker_.runtime_.routeUpstream[*target]].get();
   buildUpstreamHead(host);
   if (worker_.runtime_.cache) {
     cacheLabel_ = "BYPASS";
@@ -2379,6 +2384,10 @@ void ClientConnection::finishResponse() {
   worker_.metrics_.responses[statusClass].add();
   if (group_ != nullptr) {
     worker_.metrics_.upstreamResponses[group_->index()][statusClass].add();
+  }
+  if (route_ != kNoRoute) {
+    worker_.metrics_.routeResponses[route_][statusClass].add();
+    route_ = kNoRoute;
   }
   auto elapsed = worker_.loop_.now() - requestStart_;
   double seconds = std::chrono::duration<double>(elapsed).count();

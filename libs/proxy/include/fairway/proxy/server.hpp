@@ -46,6 +46,12 @@ struct MetricsSnapshot {
     std::uint64_t responses[6] = {0, 0, 0, 0, 0, 0};  // as `responses`
   };
   std::vector<Upstream> upstreams;
+  struct Route {
+    std::string name;      // host (or "*") and path prefix: "api.example.com/v1/", "*/"
+    std::string upstream;  // where it sends requests
+    std::uint64_t responses[6] = {0, 0, 0, 0, 0, 0};  // as `responses`
+  };
+  std::vector<Route> routes;
   std::int64_t activeConnections = 0, activeRequests = 0;
 
   struct Endpoint {
