@@ -390,6 +390,30 @@ TEST_F(ProxyCacheTest, PurgeWithTheCacheOffIsNotFound) {
   EXPECT_FALSE(plain->header("x-cache")) << "no X-Cache without a cache";
 }
 
+// SIGHUP reload with the same cache section: what was stored is still there; with another one,
+// the new configuration starts empty.
+TEST_F(ProxyCacheTest, ReloadKeepsTheCacheWhenItsSectionIsUnchanged) {
+  proxy::Config config = cacheConfig();
+  start(config);
+  ASSERT_EQ(send("GET", kFresh)->header("x-cache"), "MISS");
+  auto reload = [&](const proxy::Config& next) {
+    auto made = proxy::Server::make(next);
+    ASSERT_TRUE(made);
+    auto second = std::move(made.value());
+    ASSERT_TRUE(second->start(proxy_.get()));
+    EXPECT_TRUE(proxy_->drain(5s));
+    proxy_ = std::move(second);
+  };
+  config.upstreams[0].balancer.algorithm = "random";  // something else changed
+  reload(config);
+  EXPECT_EQ(send("GET", kFresh)->header("x-cache"), "HIT");
+  EXPECT_EQ(proxy_->metrics().cache.entries, 1U);
+  config.cache.maxEntries = 50;
+  reload(config);
+  EXPECT_EQ(send("GET", kFresh)->header("x-cache"), "MISS");
+  EXPECT_EQ(upstreamRequests(), 2U);
+}
+
 // The cache's counters in Prometheus text, parsed.
 TEST_F(ProxyCacheTest, MetricsCountHitsMissesAndStale) {
   start();

@@ -142,6 +142,38 @@ CacheService::CacheService(const CacheConfig& config, std::shared_ptr<cache::Sto
       blocking_(cache_->store().mayBlock()),
       jobs_(config.threads) {}
 
+namespace {
+
+bool sameRedis(const std::optional<RedisCacheConfig>& a, const std::optional<RedisCacheConfig>& b) {
+  if (!a || !b) {
+    return !a && !b;
+  }
+  return a->host == b->host && a->port == b->port && a->connectTimeout == b->connectTimeout &&
+         a->commandTimeout == b->commandTimeout && a->retryInterval == b->retryInterval &&
+         a->keyPrefix == b->keyPrefix && a->connections == b->connections &&
+         a->maxTtl == b->maxTtl && a->revalidationGrace == b->revalidationGrace;
+}
+
+}  // namespace
+
+bool CacheService::adoptStorage(const CacheService& previous) {
+  const CacheConfig& a = config_;
+  const CacheConfig& b = previous.config_;
+  const bool same = a.maxEntries == b.maxEntries && a.ttl == b.ttl &&
+                    a.ttlOverride == b.ttlOverride && a.maxBodyBytes == b.maxBodyBytes &&
+                    a.maxBytes == b.maxBytes && a.policy == b.policy &&
+                    a.coalesceTimeout == b.coalesceTimeout && a.staleIfError == b.staleIfError &&
+                    a.tagHeader == b.tagHeader && sameRedis(a.redis, b.redis);
+  if (!same) {
+    return false;
+  }
+  memory_ = previous.memory_;
+  redis_ = previous.redis_;
+  cache_ = previous.cache_;
+  blocking_ = previous.blocking_;
+  return true;
+}
+
 cache::Instant CacheService::now() {
   return {core::Clock::now(), std::chrono::system_clock::now()};
 }

@@ -57,6 +57,10 @@ class CacheService {
   CacheService(const CacheService&) = delete;
   CacheService& operator=(const CacheService&) = delete;
 
+  // Reload: takes `previous`'s stored responses (its cache, stores and coalescer) when both were
+  // configured alike (every key but `threads`); true if it did. Before the workers start.
+  bool adoptStorage(const CacheService& previous);
+
   cache::Cache& cache() { return *cache_; }
   // True when the store may block (Redis): call the cache through submit().
   bool blocking() const { return blocking_; }
@@ -85,7 +89,7 @@ class CacheService {
   CacheConfig config_;
   std::shared_ptr<cache::Store> memory_;
   std::shared_ptr<cache::redis::RedisStore> redis_;
-  std::unique_ptr<cache::Cache> cache_;
+  std::shared_ptr<cache::Cache> cache_;  // shared with the next configuration on reload
   bool blocking_;
   std::atomic<std::uint64_t> refreshes_{0}, refreshFailures_{0};
   JobQueue jobs_;  // last: joined before the cache goes

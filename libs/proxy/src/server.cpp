@@ -214,6 +214,10 @@ Status Server::start(const Server* previous) {
   std::size_t workers = runtime.config.workers > 0
                             ? static_cast<std::size_t>(runtime.config.workers)
                             : std::max(1U, std::thread::hardware_concurrency());
+  if (previous != nullptr && runtime.cache && previous->state_->runtime.cache) {
+    // The cache section is unchanged: the stored responses carry over to this configuration.
+    runtime.cache->adoptStorage(*previous->state_->runtime.cache);
+  }
   for (std::size_t i = 0; i < workers; ++i) {
     state_->workers.push_back(std::make_unique<Worker>(runtime, i));
   }
