@@ -136,6 +136,14 @@ TEST_F(ProxyCacheTest, UncacheableResponsesAndMethodsPassThrough) {
     EXPECT_EQ(r->header("x-cache"), "MISS");
   }
   EXPECT_EQ(upstreamRequests(), 2U);
+  // A response that sets a cookie is not shared.
+  for (int i = 0; i < 2; ++i) {
+    auto r = send("GET", "/cookie?header=Cache-Control:max-age=60&header=Set-Cookie:id%3D7");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->header("x-cache"), "MISS");
+    EXPECT_EQ(r->header("set-cookie"), "id=7");
+  }
+  EXPECT_EQ(upstreamRequests(), 4U);
   auto post = send("POST", "/form", "Content-Length: 3\r\n\r\nabc");
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 200);

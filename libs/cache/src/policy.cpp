@@ -140,6 +140,12 @@ Storability Policy::storability(const Request& request, const Response& response
   if (auto vary = response.headers.combined("Vary"); vary && parseVary(*vary).star) {
     return Storability::kVaryStar;
   }
+  // private="Set-Cookie" keeps the cookie out of the stored response (§5.2.2.7): no objection.
+  if (!config_.storeSetCookie && response.headers.contains("Set-Cookie") &&
+      std::none_of(d.privateFields.begin(), d.privateFields.end(),
+                   [](const std::string& f) { return equalsIgnoreCase(f, "Set-Cookie"); })) {
+    return Storability::kSetCookie;
+  }
   if (!d.isPublic && !response.headers.contains("Expires") && !d.hasMaxAge && !d.hasSMaxAge &&
       !heuristicallyCacheable(status)) {
     return Storability::kNotCacheable;

@@ -87,6 +87,7 @@ cache::Config libraryCacheConfig(const CacheConfig& c, std::uint64_t hashSeed) {
   l.coalesceTimeout = cast<std::chrono::milliseconds>(c.coalesceTimeout);
   l.staleIfError = cast<std::chrono::seconds>(c.staleIfError);
   l.tagHeader = c.tagHeader;
+  l.storeSetCookie = c.storeSetCookie;
   l.hashSeed = hashSeed;
   return l;
 }
@@ -163,7 +164,8 @@ bool CacheService::adoptStorage(const CacheService& previous) {
                     a.ttlOverride == b.ttlOverride && a.maxBodyBytes == b.maxBodyBytes &&
                     a.maxBytes == b.maxBytes && a.policy == b.policy &&
                     a.coalesceTimeout == b.coalesceTimeout && a.staleIfError == b.staleIfError &&
-                    a.tagHeader == b.tagHeader && sameRedis(a.redis, b.redis);
+                    a.tagHeader == b.tagHeader && a.storeSetCookie == b.storeSetCookie &&
+                    sameRedis(a.redis, b.redis);
   if (!same) {
     return false;
   }

@@ -992,6 +992,7 @@ void readCacheFields(Section& s, CacheConfig& c) {
       s.problems().add(node->path, "must be a header field name " + got(node->value));
     }
   }
+  s.flag("store_set_cookie", c.storeSetCookie);
   s.integer("threads", c.threads, 1, 64);
   if (Section redis = s.section("redis"); redis.present()) {
     RedisCacheConfig rc;

@@ -105,6 +105,17 @@ TEST(Storability, Rfc9111_4_1_VaryStarIsNotStored) {
   EXPECT_EQ(storable(get(), ok({{"Vary", "Accept, *"}})), Storability::kVaryStar);
 }
 
+// Set-Cookie: passed through by default (one client's cookie must not reach the others), stored
+// when Config::storeSetCookie says so.
+TEST(Storability, SetCookieIsNotStoredByDefault) {
+  const Response r = ok({{"Cache-Control", "public, max-age=60"}, {"Set-Cookie", "id=42"}});
+  EXPECT_EQ(storable(get(), r), Storability::kSetCookie);
+  Config config;
+  config.storeSetCookie = true;
+  EXPECT_EQ(Policy(config).storability(get(), r), Storability::kStorable);
+  EXPECT_EQ(storable(get(), ok({{"Cache-Control", "max-age=60"}})), Storability::kStorable);
+}
+
 // §5.2.2.3: must-understand with an understood status overrides no-store; with an unknown status
 // the response is not stored.
 TEST(Storability, Rfc9111_5_2_2_3_MustUnderstand) {

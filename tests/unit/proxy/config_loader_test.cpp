@@ -257,6 +257,7 @@ TEST(ConfigLoaderTest, CacheSection) {
       "  stale_if_error: 5m\n"
       "  tag_header: Cache-Tag\n"
       "  threads: 3\n"
+      "  store_set_cookie: true\n"
       "  redis: {host: cache.internal, port: 6380, connect_timeout: 200ms, command_timeout: 20ms,\n"
       "          retry_interval: 2s, key_prefix: 'edge:', connections: 8, max_ttl: 1h,\n"
       "          revalidation_grace: 30s}\n");
@@ -273,6 +274,7 @@ TEST(ConfigLoaderTest, CacheSection) {
   EXPECT_EQ(c.staleIfError, 5min);
   EXPECT_EQ(c.tagHeader, "Cache-Tag");
   EXPECT_EQ(c.threads, 3);
+  EXPECT_TRUE(c.storeSetCookie);
   ASSERT_TRUE(c.redis);
   EXPECT_EQ(c.redis->host, "cache.internal");
   EXPECT_EQ(c.redis->port, 6380);

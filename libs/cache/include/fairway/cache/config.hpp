@@ -47,6 +47,10 @@ struct Config {
   // cannot be reached; this is how stale (past its freshness lifetime), in addition to what the
   // response's or request's stale-if-error allows. 0: only explicit stale-if-error. >= 0.
   std::chrono::seconds staleIfError{0};
+  // cache.store_set_cookie: off by default. RFC 9111 lets a shared cache store a response that
+  // sets a cookie, and then every client would receive that cookie — usually someone's session.
+  // Like nginx and Varnish, the cache passes such responses through unless this is on.
+  bool storeSetCookie = false;
   // cache.hash_seed: seeds the memory store's key hash; set a random one per process (the
   // library never seeds itself) so that clients cannot aim colliding URIs at one slot.
   std::uint64_t hashSeed = 0;

@@ -24,6 +24,7 @@ enum class Storability {
   kAuthorization,   // a request with Authorization, no public/s-maxage/must-revalidate (§3.5)
   kNotCacheable,    // no explicit freshness, not public, status not heuristically cacheable
   kVaryStar,        // Vary: * never matches (§4.1), so storing it is pointless
+  kSetCookie,       // Set-Cookie (not named by private="..."), and Config::storeSetCookie is off
 };
 
 // How a stored response relates to a request at an instant (RFC 9111 §4.2, §4.2.4, RFC 5861).

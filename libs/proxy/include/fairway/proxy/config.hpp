@@ -165,6 +165,7 @@ struct CacheConfig {
   Duration coalesceTimeout = std::chrono::seconds(5);  // cache.coalesce_timeout (0: off)
   Duration staleIfError = Duration::zero();            // cache.stale_if_error
   std::string tagHeader = "Surrogate-Key";             // cache.tag_header
+  bool storeSetCookie = false;                         // cache.store_set_cookie
   int threads = 2;  // cache.threads: Redis calls and background revalidations
   std::optional<RedisCacheConfig> redis;  // cache.redis: shared second tier
 };
