@@ -159,7 +159,8 @@ TEST_F(ProxyCacheTest, UncacheableResponsesAndMethodsPassThrough) {
 // the backend answers 304, and the client gets the stored body.
 TEST_F(ProxyCacheTest, StaleEntryIsRevalidatedWith304) {
   start();
-  constexpr std::string_view target = "/v?size=200&header=Cache-Control:max-age=0&header=ETag:%22v1%22";
+  constexpr std::string_view target =
+      "/v?size=200&header=Cache-Control:max-age=0&header=ETag:%22v1%22";
   auto first = send("GET", target);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->header("x-cache"), "MISS");

@@ -221,10 +221,10 @@ TEST(ProxyAdminTest, MetricsAreValidPrometheusText) {
   EXPECT_EQ(samples["fairway_responses_total{class=\"2xx\"}"], 9);
   EXPECT_EQ(samples["fairway_responses_total{class=\"5xx\"}"], 3);
   EXPECT_EQ(samples["fairway_upstream_responses_total{upstream=\"default\",class=\"5xx\"}"], 3);
-  EXPECT_EQ(samples["fairway_route_responses_total{route=\"*/\",upstream=\"default\",class=\"2xx\"}"],
-            7);
-  EXPECT_EQ(samples["fairway_route_responses_total{route=\"*/\",upstream=\"default\",class=\"5xx\"}"],
-            3);
+  EXPECT_EQ(
+      samples["fairway_route_responses_total{route=\"*/\",upstream=\"default\",class=\"2xx\"}"], 7);
+  EXPECT_EQ(
+      samples["fairway_route_responses_total{route=\"*/\",upstream=\"default\",class=\"5xx\"}"], 3);
   EXPECT_EQ(
       samples["fairway_route_responses_total{route=\"*/api/\",upstream=\"default\",class=\"2xx\"}"],
       2);

@@ -138,7 +138,8 @@ TEST_F(ProxyRedisTest, CachedThroughOneInstanceIsAHitThroughAnother) {
   auto purge = [&](std::uint16_t admin) {
     RawClient client(admin);
     EXPECT_TRUE(client.send(
-        "POST /cache/purge?uri=http://test/shared%3Fsize%3D500%26header%3DCache-Control:max-age%3D60"
+        "POST "
+        "/cache/purge?uri=http://test/shared%3Fsize%3D500%26header%3DCache-Control:max-age%3D60"
         " HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
     return client.read();
   };

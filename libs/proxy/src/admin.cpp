@@ -198,12 +198,14 @@ class AdminHandler final : public Poco::Net::HTTPRequestHandler {
       return;
     }
     const auto& [kind, value] = parameters[0];
-    const PurgeBy by = kind == "uri" ? PurgeBy::kUri : kind == "prefix" ? PurgeBy::kPrefix : PurgeBy::kTag;
+    const PurgeBy by = kind == "uri"      ? PurgeBy::kUri
+                       : kind == "prefix" ? PurgeBy::kPrefix
+                                          : PurgeBy::kTag;
     Result<std::size_t> purged = server_.purgeCache(by, value);
     if (!purged) {
       status = purged.error().code == ErrorCode::kSystem ? HTTPResponse::HTTP_SERVICE_UNAVAILABLE
-               : server_.config().cache.enabled         ? HTTPResponse::HTTP_BAD_REQUEST
-                                                        : HTTPResponse::HTTP_NOT_FOUND;
+               : server_.config().cache.enabled          ? HTTPResponse::HTTP_BAD_REQUEST
+                                                         : HTTPResponse::HTTP_NOT_FOUND;
       body = "{\"error\":" + jsonString(purged.error().message) + "}\n";
       return;
     }
@@ -361,8 +363,8 @@ std::string formatPrometheus(const MetricsSnapshot& m) {
   for (const auto& r : m.routes) {
     for (int i = 0; i < 6; ++i) {
       out << "fairway_route_responses_total{route=\"" << labelValue(r.name) << "\",upstream=\""
-          << labelValue(r.upstream)
-          << "\",class=\"" << classes[i] << "\"} " << r.responses[i] << "\n";
+          << labelValue(r.upstream) << "\",class=\"" << classes[i] << "\"} " << r.responses[i]
+          << "\n";
     }
   }
   out << "# HELP fairway_request_duration_seconds From request head to complete response.\n"
@@ -404,9 +406,12 @@ std::string formatPrometheus(const MetricsSnapshot& m) {
            "stale (served stale), miss (fetched), revalidated (a 304 freshened the entry), "
            "coalesced (waited for another request's fetch), pass (not cacheable).\n"
            "# TYPE fairway_cache_requests_total counter\n";
-    const std::pair<const char*, std::uint64_t> results[] = {
-        {"hit", c.hits},           {"stale", c.staleHits},        {"miss", c.misses},
-        {"revalidated", c.notModified}, {"coalesced", c.coalesced}, {"pass", c.passes}};
+    const std::pair<const char*, std::uint64_t> results[] = {{"hit", c.hits},
+                                                             {"stale", c.staleHits},
+                                                             {"miss", c.misses},
+                                                             {"revalidated", c.notModified},
+                                                             {"coalesced", c.coalesced},
+                                                             {"pass", c.passes}};
     for (const auto& [result, value] : results) {
       out << "fairway_cache_requests_total{result=\"" << result << "\"} " << value << "\n";
     }

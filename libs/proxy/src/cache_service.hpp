@@ -48,8 +48,8 @@ class CacheService {
     cache::StoreStats memory;
     std::optional<cache::StoreStats> redis;  // when cache.redis is set
     bool redisDegraded = false;
-    std::uint64_t refreshes = 0;         // background revalidations sent
-    std::uint64_t refreshFailures = 0;   // ... that got no usable response
+    std::uint64_t refreshes = 0;        // background revalidations sent
+    std::uint64_t refreshFailures = 0;  // ... that got no usable response
   };
 
   // Errors name the key ("cache.redis.port: ...").
@@ -69,8 +69,8 @@ class CacheService {
   void submit(std::function<void()> job) { jobs_.submit(std::move(job)); }
   // Thread-safe: sends `lookup->upstream` to `target` on a cache thread and hands the response to
   // complete() (or, when none comes, fail()).
-  void refresh(std::shared_ptr<cache::Lookup> lookup,
-               std::shared_ptr<const cache::Request> request, RefreshTarget target);
+  void refresh(std::shared_ptr<cache::Lookup> lookup, std::shared_ptr<const cache::Request> request,
+               RefreshTarget target);
   Stats stats() const;
 
   // Lets running jobs finish and drops the rest (before the workers go). Idempotent.

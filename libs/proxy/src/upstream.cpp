@@ -22,13 +22,12 @@ class UpstreamGroup::BreakerObserver final : public breaker::Observer {
     endpoint_.breakerOpen.store(open, std::memory_order_relaxed);
     switch (transition.to) {
       case breaker::State::kOpen:
-        group_.logEvent(
-            Poco::Message::PRIO_WARNING, endpoint_,
-            "breaker open for " +
-                std::to_string(
-                    std::chrono::duration_cast<std::chrono::milliseconds>(transition.openFor)
-                        .count()) +
-                " ms");
+        group_.logEvent(Poco::Message::PRIO_WARNING, endpoint_,
+                        "breaker open for " +
+                            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               transition.openFor)
+                                               .count()) +
+                            " ms");
         break;
       case breaker::State::kHalfOpen:
         group_.logEvent(Poco::Message::PRIO_NOTICE, endpoint_, "breaker half-open: probing");
@@ -68,8 +67,7 @@ class UpstreamGroup::HealthObserver final : public health::Observer {
     } else {
       const bool ejected = event.to == health::HealthState::kEjected;
       endpoint.ejected.store(ejected, std::memory_order_relaxed);
-      group_.logEvent(ejected ? Poco::Message::PRIO_WARNING : Poco::Message::PRIO_NOTICE,
-                      endpoint,
+      group_.logEvent(ejected ? Poco::Message::PRIO_WARNING : Poco::Message::PRIO_NOTICE, endpoint,
                       ejected ? "ejected by outlier detection" : "back from outlier ejection");
     }
     group_.refreshAvailability(endpoint, event.at);

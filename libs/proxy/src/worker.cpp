@@ -348,18 +348,18 @@ class ClientConnection final : public Handler {
   bool retryScheduled_ = false;
 
   // The cache's part in the exchange.
-  bool cacheEngaged_ = false;                     // a GET or HEAD the cache looks up
+  bool cacheEngaged_ = false;  // a GET or HEAD the cache looks up
   std::shared_ptr<const cache::Request> cacheRequest_;
-  std::shared_ptr<cache::Lookup> lookup_;         // what the cache decided, while it matters
-  std::uint64_t cacheSeq_ = 0;                    // tells this request's posted results apart
-  bool cachePending_ = false;                     // a cache call off the loop has not answered
-  bool cacheWaiting_ = false;                     // coalesced: retryTimer_ holds the deadline
+  std::shared_ptr<cache::Lookup> lookup_;  // what the cache decided, while it matters
+  std::uint64_t cacheSeq_ = 0;             // tells this request's posted results apart
+  bool cachePending_ = false;              // a cache call off the loop has not answered
+  bool cacheWaiting_ = false;              // coalesced: retryTimer_ holds the deadline
   bool cacheWokenEarly_ = false;  // the fetch waited for ended before the lookup's answer came
-  std::string_view cacheLabel_;                   // X-Cache of a streamed response, if any
-  bool held_ = false;        // the response is withheld until complete() (a 304, a 5xx)
-  std::string heldHead_;     // ... its head as it would be streamed
+  std::string_view cacheLabel_;   // X-Cache of a streamed response, if any
+  bool held_ = false;             // the response is withheld until complete() (a 304, a 5xx)
+  std::string heldHead_;          // ... its head as it would be streamed
   std::string heldBody_;
-  bool teeing_ = false;      // the streamed body is copied for storing
+  bool teeing_ = false;  // the streamed body is copied for storing
   std::string teeBody_;
   cache::SystemTime cacheSentAt_{};
 
@@ -1233,8 +1233,8 @@ void ClientConnection::buildUpstreamHead(std::string_view host,
         equalsIgnoreCase(name, "x-forwarded-host")) {
       continue;
     }
-    if (conditionals != nullptr && (equalsIgnoreCase(name, "if-none-match") ||
-                                    equalsIgnoreCase(name, "if-modified-since"))) {
+    if (conditionals != nullptr &&
+        (equalsIgnoreCase(name, "if-none-match") || equalsIgnoreCase(name, "if-modified-since"))) {
       continue;
     }
     bool named = false;
@@ -1653,8 +1653,8 @@ void ClientConnection::respondUpstreamFailure(int status) {
   if (lookup_ && phase_ == Phase::kAwaitResponse) {
     // Cache::fail() reads no store: called here even when the store may block.
     std::shared_ptr<cache::Lookup> lookup = std::move(lookup_);
-    std::optional<cache::Response> stale = worker_.runtime_.cache->cache().fail(
-        *lookup, *cacheRequest_, CacheService::now());
+    std::optional<cache::Response> stale =
+        worker_.runtime_.cache->cache().fail(*lookup, *cacheRequest_, CacheService::now());
     if (stale) {
       respondCached(*stale, "STALE");
       return;
@@ -1777,8 +1777,7 @@ int ClientConnection::upstreamHead(UpstreamConnection& upstream, llhttp_t* parse
     // A 304 to the cache's validation, or a server error, is withheld: complete() decides what
     // the client gets (the freshened or a stale response). Any other response streams, and its
     // body is copied for the store.
-    if ((status == 304 && lookup_->action == cache::Lookup::Action::kRevalidate) ||
-        status >= 500) {
+    if ((status == 304 && lookup_->action == cache::Lookup::Action::kRevalidate) || status >= 500) {
       held_ = true;
       heldHead_.assign(out, headStart);
       out.resize(headStart);
@@ -2184,8 +2183,7 @@ void ClientConnection::storeTeed() {
   std::shared_ptr<cache::Lookup> lookup = std::move(lookup_);
   CacheService& service = *worker_.runtime_.cache;
   auto store = [&service, lookup, request = cacheRequest_, response, sentAt = cacheSentAt_] {
-    service.cache().complete(*lookup, *request, std::move(*response), sentAt,
-                             CacheService::now());
+    service.cache().complete(*lookup, *request, std::move(*response), sentAt, CacheService::now());
   };
   if (service.blocking()) {
     service.submit(std::move(store));

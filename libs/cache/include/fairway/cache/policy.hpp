@@ -115,8 +115,9 @@ class Policy {
                 SystemTime responseTime) const;
 
   // §4, §5.1, §4.3.2: the response to `request` from `entry` at `now`: an Age header; no body
-  // for HEAD (but a Content-Length giving the GET's size, RFC 9110 §8.6); a 304 (with the fields RFC 9110 §15.4.5 keeps) when the request's If-None-Match or
-  // If-Modified-Since say the client's copy is current.
+  // for HEAD (but a Content-Length giving the GET's size, RFC 9110 §8.6); a 304 (with the fields
+  // RFC 9110 §15.4.5 keeps) when the request's If-None-Match or If-Modified-Since say the client's
+  // copy is current.
   static Response serve(const Entry& entry, const Request& request, SystemTime now);
   // §4.3.2 / RFC 9110 §13.1.1, §13.1.3: does `request`'s If-None-Match (weak comparison), or
   // failing that If-Modified-Since (against Last-Modified, else Date), say that `response` is the

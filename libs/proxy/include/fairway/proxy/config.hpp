@@ -155,18 +155,18 @@ struct RedisCacheConfig {
 // cache.* (the original design's `max_size`, `ttl`): an RFC 9111 shared cache on every route
 // (GET and HEAD without a body), in memory, with Redis as a second tier when configured.
 struct CacheConfig {
-  bool enabled = false;                      // true once the section is present
-  std::size_t maxEntries = 1000;             // cache.max_size
-  std::optional<Duration> ttl;               // cache.ttl: heuristic/default lifetime
-  bool ttlOverride = false;                  // cache.ttl_override
-  std::size_t maxBodyBytes = 1024 * 1024;    // cache.max_body_bytes
-  std::size_t maxBytes = 256 * 1024 * 1024;  // cache.max_bytes
-  std::string policy = "lru";                // cache.policy: lru | s3fifo
+  bool enabled = false;                                // true once the section is present
+  std::size_t maxEntries = 1000;                       // cache.max_size
+  std::optional<Duration> ttl;                         // cache.ttl: heuristic/default lifetime
+  bool ttlOverride = false;                            // cache.ttl_override
+  std::size_t maxBodyBytes = 1024 * 1024;              // cache.max_body_bytes
+  std::size_t maxBytes = 256 * 1024 * 1024;            // cache.max_bytes
+  std::string policy = "lru";                          // cache.policy: lru | s3fifo
   Duration coalesceTimeout = std::chrono::seconds(5);  // cache.coalesce_timeout (0: off)
   Duration staleIfError = Duration::zero();            // cache.stale_if_error
   std::string tagHeader = "Surrogate-Key";             // cache.tag_header
   bool storeSetCookie = false;                         // cache.store_set_cookie
-  int threads = 2;  // cache.threads: Redis calls and background revalidations
+  int threads = 2;                        // cache.threads: Redis calls and background revalidations
   std::optional<RedisCacheConfig> redis;  // cache.redis: shared second tier
 };
 
