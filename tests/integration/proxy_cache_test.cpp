@@ -447,6 +447,12 @@ TEST_F(ProxyCacheTest, MetricsCountHitsMissesAndStale) {
   auto stats = get(proxy_->adminPort(), "/stats");
   ASSERT_TRUE(stats);
   EXPECT_NE(stats->body.find("\"cache\":{\"hits\":2,"), std::string::npos) << stats->body;
+  auto config = get(proxy_->adminPort(), "/config");
+  ASSERT_TRUE(config);
+  EXPECT_NE(config->body.find("\"cache\":{\"max_size\":100,\"max_bytes\":4194304,"
+                              "\"max_body_bytes\":65536,\"policy\":\"lru\",\"redis\":null}"),
+            std::string::npos)
+      << config->body;
 }
 
 }  // namespace

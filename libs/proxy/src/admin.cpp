@@ -116,7 +116,31 @@ std::string configJson(const Config& config) {
         << ",\"path\":" << jsonString(config.routes[i].pathPrefix)
         << ",\"upstream\":" << jsonString(config.routes[i].upstream) << "}";
   }
-  out << "]}\n";
+  out << "]";
+  if (const CacheConfig& c = config.cache; c.enabled) {
+    out << ",\"cache\":{\"max_size\":" << c.maxEntries << ",\"max_bytes\":" << c.maxBytes
+        << ",\"max_body_bytes\":" << c.maxBodyBytes << ",\"policy\":" << jsonString(c.policy)
+        << ",\"redis\":";
+    if (c.redis) {
+      out << jsonString(c.redis->host + ":" + std::to_string(c.redis->port));
+    } else {
+      out << "null";
+    }
+    out << "}";
+  }
+  if (config.rateLimit.enabled) {
+    out << ",\"rate_limit\":{\"requests_per_second\":" << config.rateLimit.requestsPerSecond
+        << ",\"burst\":" << config.rateLimit.burst
+        << ",\"key\":" << jsonString(config.rateLimit.key) << ",\"redis\":";
+    if (config.rateLimit.redis) {
+      out << jsonString(config.rateLimit.redis->host + ":" +
+                        std::to_string(config.rateLimit.redis->port));
+    } else {
+      out << "null";
+    }
+    out << "}";
+  }
+  out << "}\n";
   return out.str();
 }
 

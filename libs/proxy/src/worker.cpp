@@ -2236,6 +2236,9 @@ void ClientConnection::releaseHeld() {
 }
 
 void ClientConnection::resetCache() {
+  if (!worker_.runtime_.cache) {
+    return;  // nothing of it was ever set
+  }
   if (cacheWaiting_) {
     EventLoop::forget(retryTimer_);
     cacheWaiting_ = false;
