@@ -190,7 +190,8 @@ Response Cache::complete(Lookup& l, const Request& request, Response response,
     entry = policy_.makeEntry(Policy::unconditionalRequest(l.upstream), response, requestTime,
                               now.wall);
   }
-  if (entry && entry->charge() <= static_cast<std::size_t>(policy_.config().maxObjectSize)) {
+  if (entry && entry->charge() <= static_cast<std::size_t>(policy_.config().maxObjectSize) &&
+      policy_.worthStoring(*entry)) {
     auto stored = std::make_shared<const Entry>(std::move(*entry));
     if (store_->insert(stored)) {
       bump(counters_.stores);

@@ -328,6 +328,21 @@ Verdict Policy::evaluate(const Entry& entry, const RequestDirectives& request,
   return v;
 }
 
+bool Policy::worthStoring(const Entry& entry) const {
+  if (entry.hasValidator()) {
+    return true;
+  }
+  const ResponseDirectives& d = entry.directives();
+  if (d.noCache) {
+    return false;  // always validated first, and nothing to validate it with
+  }
+  if (!d.forbidsStale() && (d.staleWhileRevalidate.value_or(0) > 0 ||
+                            d.staleIfError.value_or(0) > 0 || config_.staleIfError.count() > 0)) {
+    return true;
+  }
+  return freshnessLifetime(entry) > currentAge(entry, entry.responseTime());
+}
+
 bool Policy::servableOnError(const Entry& entry, const RequestDirectives& request,
                              SystemTime now) const {
   const ResponseDirectives& d = entry.directives();

@@ -116,6 +116,33 @@ TEST(Storability, SetCookieIsNotStoredByDefault) {
   EXPECT_EQ(storable(get(), ok({{"Cache-Control", "max-age=60"}})), Storability::kStorable);
 }
 
+// Storable by the RFC but never usable — no freshness, no validator, no stale allowance — so not
+// stored: it would only push useful entries out. Any one of the three makes it worth storing.
+TEST(Storability, UnusableResponsesAreNotStored) {
+  auto cache = makeCacheOrDie();
+  const auto stored = [&](const std::string& uri, const Response& r) {
+    fetch(*cache, get(uri), at(0s), r);
+    return cache->store().stats().entries;
+  };
+  EXPECT_EQ(stored("https://example.com/plain", ok({})), 0u);
+  EXPECT_EQ(stored("https://example.com/zero", ok({{"Cache-Control", "max-age=0"}})), 0u);
+  EXPECT_EQ(stored("https://example.com/old", ok({{"Cache-Control", "max-age=60"}, {"Age", "90"}})),
+            0u);
+  EXPECT_EQ(
+      stored("https://example.com/etag", ok({{"Cache-Control", "max-age=0"}, {"ETag", "\"x\""}})),
+      1u);
+  EXPECT_EQ(stored("https://example.com/swr",
+                   ok({{"Cache-Control", "max-age=0, stale-while-revalidate=60"}})),
+            2u);
+  EXPECT_EQ(stored("https://example.com/fresh", ok({{"Cache-Control", "max-age=60"}})), 3u);
+  EXPECT_EQ(cache->stats().stores, 3u);
+  Config withSie = smallConfig();
+  withSie.staleIfError = std::chrono::seconds(60);
+  auto sie = makeCacheOrDie(withSie);
+  fetch(*sie, get(), at(0s), ok({}));
+  EXPECT_EQ(sie->store().stats().entries, 1u) << "cache.stale_if_error can use it";
+}
+
 // §5.2.2.3: must-understand with an understood status overrides no-store; with an unknown status
 // the response is not stored.
 TEST(Storability, Rfc9111_5_2_2_3_MustUnderstand) {

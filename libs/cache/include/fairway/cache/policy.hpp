@@ -76,6 +76,12 @@ class Policy {
   // Last-Modified) capped at heuristicMax, or `ttl` without Last-Modified; else 0. An invalid or
   // conflicting max-age / s-maxage gives 0 (stale). With ttlOverride: `ttl`. Saturates at 2^31 s.
   std::chrono::seconds freshnessLifetime(const Entry& entry) const;
+  // Could `entry` ever answer a request? Yes when it is fresh on arrival (lifetime above its
+  // age), can be revalidated (an ETag or Last-Modified), or may be served stale
+  // (stale-while-revalidate, stale-if-error, Config::staleIfError). A response the RFC lets a
+  // cache store but that is none of these — a plain 200 with no Cache-Control, Expires,
+  // Last-Modified or ETag and no `ttl` — would only take room and push out useful entries.
+  bool worthStoring(const Entry& entry) const;
   // §4.2.3: corrected_initial_age + resident_time at `now`, floored to seconds, never negative,
   // saturated at 2^31 s. Wall clock, so that entries from a shared store age correctly.
   static std::chrono::seconds currentAge(const Entry& entry, SystemTime now);
