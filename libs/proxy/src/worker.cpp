@@ -125,6 +125,18 @@ std::string_view originForm(std::string_view target) {
   return target;
 }
 
+// A quick look at a response head before copying its body for the cache: without any field that
+// gives freshness or a validator (and without cache.ttl or cache.stale_if_error, which can make up
+// for them), cache::Policy::worthStoring() would refuse the entry, so nothing is copied. A field
+// present proves nothing: the cache decides.
+bool mayBeStoredBy(const CacheConfig& config, const HeaderBlock& headers) {
+  return (config.ttl && config.ttl->count() > 0) || config.staleIfError.count() > 0 ||
+         headers.find("cache-control") != std::string_view::npos ||
+         headers.find("expires") != std::string_view::npos ||
+         headers.find("etag") != std::string_view::npos ||
+         headers.find("last-modified") != std::string_view::npos;
+}
+
 // True when a Connection field of `headers` names `name` (it is hop-by-hop, RFC 9110 §7.6.1).
 bool namedByConnection(const HeaderBlock& headers, std::string_view name) {
   bool named = false;
@@ -281,6 +293,9 @@ class ClientConnection final : public Handler {
   void storeTeed();
   void invalidateAfterUnsafe();
   void releaseHeld();
+  bool mayBeStored(const HeaderBlock& headers) const {
+    return mayBeStoredBy(worker_.runtime_.config.cache, headers);
+  }
   void emitBody(const char* data, std::size_t size);
   void resetCache();
   void logAccess(core::Duration elapsed);
@@ -1785,9 +1800,13 @@ int ClientConnection::upstreamHead(UpstreamConnection& upstream, llhttp_t* parse
       if (framing_ == Framing::kChunked) {
         framing_ = Framing::kEncode;  // re-chunked should it be released mid-body
       }
-    } else {
+    } else if (mayBeStored(headers)) {
       teeing_ = true;
       teeBody_.clear();
+    } else {
+      // Nothing the cache could keep: no copy, and the requests waiting for this one are told
+      // now (dropping the Lookup) and fetch for themselves.
+      lookup_.reset();
     }
   }
   return noBody ? 1 : 0;
