@@ -168,5 +168,24 @@ TEST_F(ProxyRedisTest, DeadRedisLeavesEachInstanceItsMemoryCache) {
   EXPECT_EQ(backends_[0]->requestCount(), 3U);
 }
 
+// A hung Redis (SIGSTOP: it takes the bytes and never answers): a request costs at most the
+// command timeout (200 ms here) once, then the Redis tier is skipped; nothing fails or hangs.
+TEST_F(ProxyRedisTest, HungRedisCostsAtMostTheCommandTimeout) {
+  startCachingInstances();
+  redis_.pause();
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) {
+    auto response = get(proxies_[0]->port(), "/hung?header=Cache-Control:max-age=60");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->header("x-cache"), i == 0 ? "MISS" : "HIT") << i;
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(elapsed, 2s) << "ten requests, one command timeout";
+  EXPECT_GT(proxies_[0]->metrics().cache.redisErrors, 0U);
+  EXPECT_TRUE(proxies_[0]->metrics().cache.redisDegraded);
+  redis_.resume();
+}
+
 }  // namespace
 }  // namespace fairway::testing
