@@ -191,7 +191,11 @@ void CacheService::runRefresh(cache::Lookup& lookup, const cache::Request& reque
                               const RefreshTarget& target) {
   const cache::SystemTime sentAt = std::chrono::system_clock::now();
   try {
-    Poco::Net::HTTPClientSession session(target.host, static_cast<Poco::UInt16>(target.port));
+    std::string host = target.host;
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);  // an IPv6 literal, as the URL wrote it
+    }
+    Poco::Net::HTTPClientSession session(host, static_cast<Poco::UInt16>(target.port));
     session.setTimeout(timespan(target.connectTimeout), timespan(target.responseTimeout),
                        timespan(target.responseTimeout));
     Poco::Net::HTTPRequest out(Poco::Net::HTTPRequest::HTTP_GET, target.target,

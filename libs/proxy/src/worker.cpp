@@ -270,6 +270,8 @@ class ClientConnection final : public Handler {
   void buildUpstreamHead(std::string_view host, const cache::Headers* conditionals = nullptr);
   void appendUpstream(const char* data, std::size_t size);
   bool startAttempt();
+  // The balancer's hash for this request (consistent_hash), or nullopt.
+  std::optional<std::uint64_t> balancerHash() const;
   void endAttempt(bool success, Failure failure, int status);
   bool canRetry(Failure failure);
   void scheduleRetry();
@@ -1434,17 +1436,7 @@ bool ClientConnection::startAttempt() {
   UpstreamGroup& group = *group_;
   std::optional<balancer::Pick> chosen;
   EndpointState* endpoint = nullptr;
-  // consistent_hash: the key is load_balancer.hash_header's value, else the client's address.
-  std::optional<std::uint64_t> hash;
-  if (group.config().balancer.algorithm == "consistent_hash") {
-    std::string_view key = peer_;
-    if (const std::string& field = group.config().hashHeader; !field.empty()) {
-      if (std::size_t i = headers_.find(field); i != std::string_view::npos) {
-        key = headers_.value(i);
-      }
-    }
-    hash = core::hashKey(key);
-  }
+  const std::optional<std::uint64_t> hash = balancerHash();
   // A retry avoids the endpoint that just failed: re-pick (a randomised algorithm draws it again
   // with probability about 1/n per draw, so 24 more draws leave ~2^-24 with two endpoints) and,
   // for consistent_hash, walk on to other ring points. Picks are cheap; re-picks are rare.
@@ -1525,6 +1517,21 @@ bool ClientConnection::startAttempt() {
     upstream_->connect(group, *endpoint);  // a failure is reported from the loop, not from here
   }
   return true;
+}
+
+std::optional<std::uint64_t> ClientConnection::balancerHash() const {
+  // consistent_hash: the key is load_balancer.hash_header's value, else the client's address.
+  const UpstreamConfig& config = group_->config();
+  if (config.balancer.algorithm != "consistent_hash") {
+    return std::nullopt;
+  }
+  std::string_view key = peer_;
+  if (!config.hashHeader.empty()) {
+    if (std::size_t i = headers_.find(config.hashHeader); i != std::string_view::npos) {
+      key = headers_.value(i);
+    }
+  }
+  return core::hashKey(key);
 }
 
 void ClientConnection::requestOutDrained() {
@@ -2079,7 +2086,8 @@ void ClientConnection::cacheWaitOver() {
 void ClientConnection::refreshInBackground(std::shared_ptr<cache::Lookup> lookup) {
   UpstreamGroup& group = *group_;
   const TimePoint now = worker_.loop_.now();
-  auto pick = group.balancer().pick({.now = now, .hash = std::nullopt, .random = &worker_.random_});
+  auto pick =
+      group.balancer().pick({.now = now, .hash = balancerHash(), .random = &worker_.random_});
   if (!pick) {
     return;  // nowhere to send it: the Lookup goes, and a later request leads the refresh
   }
