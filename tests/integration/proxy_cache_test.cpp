@@ -116,6 +116,35 @@ TEST_F(ProxyCacheTest, HitsAndMissesShareAKeepAliveConnection) {
   EXPECT_FALSE(client.closedWithin(100ms));
 }
 
+// An HTTP/1.0 client gets the stored response with its own framing: Content-Length, then the
+// connection closes (no keep-alive asked).
+TEST_F(ProxyCacheTest, Http10ClientGetsAHit) {
+  start();
+  ASSERT_TRUE(send("GET", kFresh));
+  RawClient client(proxy_->port());
+  ASSERT_TRUE(client.send("GET " + std::string(kFresh) + " HTTP/1.0\r\nHost: test\r\n\r\n"));
+  auto hit = client.read();
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->status, 200);
+  EXPECT_EQ(hit->header("x-cache"), "HIT");
+  EXPECT_EQ(hit->header("via"), "1.0 fairway");
+  EXPECT_EQ(hit->body.size(), 300U);
+  EXPECT_TRUE(client.closedWithin(2s));
+}
+
+// Vary: one stored variant per Accept-Language value the backend varies on.
+TEST_F(ProxyCacheTest, VaryKeepsAVariantPerRequestHeaderValue) {
+  start();
+  constexpr std::string_view target =
+      "/v?header=Cache-Control:max-age=60&header=Vary:Accept-Language";
+  EXPECT_EQ(send("GET", target, "Accept-Language: en\r\n")->header("x-cache"), "MISS");
+  EXPECT_EQ(send("GET", target, "Accept-Language: fr\r\n")->header("x-cache"), "MISS");
+  EXPECT_EQ(send("GET", target, "Accept-Language: en\r\n")->header("x-cache"), "HIT");
+  EXPECT_EQ(send("GET", target, "Accept-Language: fr\r\n")->header("x-cache"), "HIT");
+  EXPECT_EQ(send("GET", target)->header("x-cache"), "MISS") << "no Accept-Language is a third";
+  EXPECT_EQ(upstreamRequests(), 3U);
+}
+
 TEST_F(ProxyCacheTest, HeadIsAnsweredFromAStoredGet) {
   start();
   ASSERT_TRUE(send("GET", kFresh));
