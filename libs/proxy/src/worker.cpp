@@ -295,9 +295,6 @@ class ClientConnection final : public Handler {
   void storeTeed();
   void invalidateAfterUnsafe();
   void releaseHeld();
-  bool mayBeStored(const HeaderBlock& headers) const {
-    return mayBeStoredBy(worker_.runtime_.config.cache, headers);
-  }
   void emitBody(const char* data, std::size_t size);
   void resetCache();
   void logAccess(core::Duration elapsed);
@@ -1125,7 +1122,6 @@ int ClientConnection::requestHead() {
   }
   route_ = *target;
   group_ = worker_.runtime_.groups[worker_.runtime_.routeUpstream[*target]].get();
-  buildUpstreamHead(host);
   if (worker_.runtime_.cache) {
     cacheLabel_ = "BYPASS";
     if ((method_ == HTTP_GET || method_ == HTTP_HEAD) && !hasBody && !host.empty()) {
@@ -1138,6 +1134,9 @@ int ClientConnection::requestHead() {
       }
       cacheRequest_ = std::move(request);
     }
+  }
+  if (!cacheEngaged_) {
+    buildUpstreamHead(host);  // a looked-up request builds its head only if it goes upstream
   }
   group_->startRequest();
   requestActive_ = true;
@@ -1807,7 +1806,7 @@ int ClientConnection::upstreamHead(UpstreamConnection& upstream, llhttp_t* parse
       if (framing_ == Framing::kChunked) {
         framing_ = Framing::kEncode;  // re-chunked should it be released mid-body
       }
-    } else if (mayBeStored(headers)) {
+    } else if (mayBeStoredBy(worker_.runtime_.config.cache, headers)) {
       teeing_ = true;
       teeBody_.clear();
     } else {
@@ -2052,13 +2051,11 @@ void ClientConnection::cacheDecided(std::shared_ptr<cache::Lookup> lookup) {
   }
   lookup_ = std::move(lookup);
   cacheLabel_ = lookup_->cacheable() ? "MISS" : "BYPASS";
-  if (lookup_->cacheable()) {
-    std::string_view host;
-    if (std::size_t h = headers_.find("host"); h != std::string_view::npos) {
-      host = headers_.value(h);
-    }
-    buildUpstreamHead(host, &lookup_->upstream.headers);
+  std::string_view host;
+  if (std::size_t h = headers_.find("host"); h != std::string_view::npos) {
+    host = headers_.value(h);
   }
+  buildUpstreamHead(host, lookup_->cacheable() ? &lookup_->upstream.headers : nullptr);
   if (!startAttempt()) {
     respondUpstreamFailure(503);
     return;

@@ -150,6 +150,8 @@ struct RedisCacheConfig {
   int connections = 4;                                       // connections
   Duration maxTtl = std::chrono::hours(24);                  // max_ttl
   Duration revalidationGrace = Duration::zero();             // revalidation_grace
+
+  bool operator==(const RedisCacheConfig&) const = default;
 };
 
 // cache.* (the original design's `max_size`, `ttl`): an RFC 9111 shared cache on every route
@@ -168,6 +170,8 @@ struct CacheConfig {
   bool storeSetCookie = false;                         // cache.store_set_cookie
   int threads = 2;                        // cache.threads: Redis calls and background revalidations
   std::optional<RedisCacheConfig> redis;  // cache.redis: shared second tier
+
+  bool operator==(const CacheConfig&) const = default;
 };
 
 struct AdminConfig {
