@@ -8,6 +8,10 @@
 #include <unordered_set>
 #include <utility>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <fairway/cache/memory_store.hpp>
 #include <fairway/core/adaptive_mutex.hpp>
 #include <fairway/core/random.hpp>
@@ -15,61 +19,123 @@
 namespace fairway::cache {
 namespace {
 
-// Allocates what std::allocate_shared asks for plus `extra` bytes right after it, and says where
-// those start: a node's key lives there, in the same allocation as the node and its reference
-// count.
-template <typename T>
-struct TailAllocator {
-  using value_type = T;
-  std::size_t extra;
-  char** tail;
+// A node is one allocation of 128 bytes (with libstdc++; plus the key beyond kHead bytes), laid
+// out so that a hit reads only its first 128 bytes, at addresses it knows as soon as the index
+// slot gives the node's (no pointer to chase inside the node):
+//
+//   bytes  0–63:  the control block's reference counts (std::allocate_shared puts them first),
+//                 the node's hot header — key size, variant count, S3-FIFO counter, flags — and
+//                 the key's first kHead bytes;
+//   bytes 64–127: the shard's reference (`self`, copied for the reader) and the queue links;
+//   after:        the key's remaining bytes, if any.
+//
+// allocate_shared keeps a copy of its allocator in the control block unless the allocator is
+// empty, and a stateful one would push the header back by its size; so the allocator is empty
+// and learns the extra room for the key from `tlNodeRequest`, which Node::make() sets around the
+// call. (Aligning nodes to cache lines was tried: no measurable gain, 8% more memory.)
 
-  TailAllocator(std::size_t extraBytes, char** tailOut) : extra(extraBytes), tail(tailOut) {}
-  template <typename U>
-  TailAllocator(const TailAllocator<U>& other) : extra(other.extra), tail(other.tail) {}
+struct NodeRequest;
+thread_local const NodeRequest* tlNodeRequest = nullptr;
 
-  T* allocate(std::size_t n) {
-    void* memory = ::operator new(n * sizeof(T) + extra);
-    *tail = static_cast<char*>(memory) + n * sizeof(T);
-    return static_cast<T*>(memory);
-  }
-  void deallocate(T* p, std::size_t) { ::operator delete(p); }
-  friend bool operator==(const TailAllocator&, const TailAllocator&) { return true; }
+// The room wanted after the control block, for the next node allocation on this thread.
+struct NodeRequest {
+  explicit NodeRequest(std::size_t extraBytes) : extra(extraBytes) { tlNodeRequest = this; }
+  ~NodeRequest() { tlNodeRequest = nullptr; }
+  NodeRequest(const NodeRequest&) = delete;
+  NodeRequest& operator=(const NodeRequest&) = delete;
+
+  const std::size_t extra;
 };
 
-// One key: its variants and its place in the eviction queues. A hit reads the slot, then this
-// one allocation — reference count, node, key bytes — and nothing else: the variants handed out
-// alias the node, so copying the pointer bumps a count on a line the key compare already read.
+template <typename T>
+struct NodeAllocator {
+  using value_type = T;
+
+  NodeAllocator() = default;
+  template <typename U>
+  NodeAllocator(const NodeAllocator<U>&) {}
+
+  T* allocate(std::size_t n) {
+    const std::size_t extra = tlNodeRequest != nullptr ? tlNodeRequest->extra : 0;
+    return static_cast<T*>(::operator new(n * sizeof(T) + extra));
+  }
+  void deallocate(T* p, std::size_t) { ::operator delete(p); }
+  friend bool operator==(const NodeAllocator&, const NodeAllocator&) { return true; }
+};
+
+// One key: its variants and its place in the eviction queues. The variants handed out alias the
+// node, so a reader's copy bumps the count next to the key it just compared.
 //
 // `variants` never changes once the node is published (readers hold it without the lock); a new
 // variant or version makes a new node that takes the old one's place. Everything else is the
 // shard's, under its lock.
+//
+// The node does not keep its key's hash (the index slot has it): the few paths that need it
+// without the caller's — eviction, purges — hash the key again.
 struct Node {
+  static constexpr std::size_t kHead = 36;  // key bytes in the first 64
+
   explicit Node(Variants v) : variants(std::move(v)) {}
 
-  const Variants variants;
-  Node* prev = nullptr;  // towards the head (newer)
-  Node* next = nullptr;  // towards the tail (next victim)
-  std::uint64_t hash = 0;
-  const char* keyData = nullptr;
-  std::size_t bytes = 0;    // sum of the variants' charges
-  std::uint32_t count = 0;  // variants
+  // Hot: what a hit reads (after the control block's 16 bytes).
   std::uint32_t keySize = 0;
-  std::uint8_t freq = 0;       // S3-FIFO: hits since insertion or the last pass, capped at 3
-  bool inMain = false;         // S3-FIFO: in the main queue (else the small one)
-  bool tagged = false;         // listed in the shard's tag index
+  std::uint32_t count = 0;  // variants
+  std::uint8_t freq = 0;    // S3-FIFO: hits since insertion or the last pass, capped at 3
+  bool inMain = false;      // S3-FIFO: in the main queue (else the small one)
+  bool tagged = false;      // listed in the shard's tag index
+  char head[kHead];         // the key's first bytes
+  // Read by a hit: `self`. The rest is the shard's bookkeeping.
   std::shared_ptr<Node> self;  // the shard's reference, released when the node leaves
+  const Variants variants;
+  Node* prev = nullptr;   // towards the head (newer)
+  Node* next = nullptr;   // towards the tail (next victim)
+  std::size_t bytes = 0;  // sum of the variants' charges
+  // The key's bytes from kHead on follow the node (inside the allocation: the node ends no later
+  // than the control block, and the allocation has `extra` bytes after that).
 
-  std::string_view key() const { return {keyData, keySize}; }
+  const char* rest() const { return reinterpret_cast<const char*>(this + 1); }
+  char* rest() { return reinterpret_cast<char*>(this + 1); }
 
-  static Node* make(std::string_view key, std::uint64_t hash, Variants variants) {
-    char* tail = nullptr;
-    auto node =
-        std::allocate_shared<Node>(TailAllocator<Node>(key.size(), &tail), std::move(variants));
-    std::memcpy(tail, key.data(), key.size());
-    node->keyData = tail;
+  bool keyEquals(std::string_view key) const {
+    if (key.size() != keySize) {
+      return false;
+    }
+    if (keySize <= kHead) {
+      return std::memcmp(head, key.data(), keySize) == 0;
+    }
+    return std::memcmp(head, key.data(), kHead) == 0 &&
+           std::memcmp(rest(), key.data() + kHead, keySize - kHead) == 0;
+  }
+
+  bool keyStartsWith(std::string_view prefix) const {
+    if (prefix.size() > keySize) {
+      return false;
+    }
+    const std::size_t inHead = std::min(prefix.size(), kHead);
+    return std::memcmp(head, prefix.data(), inHead) == 0 &&
+           std::memcmp(rest(), prefix.data() + inHead, prefix.size() - inHead) == 0;
+  }
+
+  std::string key() const {
+    std::string k(head, std::min<std::size_t>(keySize, kHead));
+    if (keySize > kHead) {
+      k.append(rest(), keySize - kHead);
+    }
+    return k;
+  }
+
+  static Node* make(std::string_view key, Variants variants) {
+    const std::size_t restSize = key.size() > kHead ? key.size() - kHead : 0;
+    std::shared_ptr<Node> node;
+    {
+      const NodeRequest request(restSize);
+      node = std::allocate_shared<Node>(NodeAllocator<Node>(), std::move(variants));
+    }
     node->keySize = static_cast<std::uint32_t>(key.size());
-    node->hash = hash;
+    std::memcpy(node->head, key.data(), std::min(key.size(), kHead));
+    if (restSize > 0) {
+      std::memcpy(node->rest(), key.data() + kHead, restSize);
+    }
     node->count = static_cast<std::uint32_t>(node->variants.size());
     for (const EntryPtr& e : node->variants) {
       node->bytes += e->charge();
@@ -146,6 +212,68 @@ struct Queue {
   bool empty() const { return head == nullptr; }
 };
 
+struct Slot {
+  std::uint64_t hash = 0;
+  Node* node = nullptr;
+};
+
+// Asks the kernel to back [p, p + bytes) with transparent huge pages; a hint, ignored where
+// unsupported.
+void adviseHugePages(void* p, std::size_t bytes) {
+#if defined(MADV_HUGEPAGE)
+  (void)::madvise(p, bytes, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
+// The index's slots, zeroed. One of 2 MiB or more is 2 MiB-aligned and asks for transparent huge
+// pages: probes land anywhere in it, so with 4 KiB pages nearly every probe of a large index also
+// misses the TLB (a page walk, under a hypervisor a two-level one).
+class SlotArray {
+ public:
+  SlotArray() = default;
+  explicit SlotArray(std::size_t count) : size_(count) {
+    const std::size_t bytes = count * sizeof(Slot);
+    if (huge()) {
+      data_ = static_cast<Slot*>(::operator new (bytes, std::align_val_t{kHugePage}));
+      adviseHugePages(data_, bytes);
+    } else {
+      data_ = static_cast<Slot*>(::operator new(bytes));
+    }
+    std::memset(static_cast<void*>(data_), 0, bytes);
+  }
+  SlotArray(SlotArray&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  SlotArray& operator=(SlotArray&& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    return *this;
+  }
+  ~SlotArray() {
+    if (data_ != nullptr && huge()) {
+      ::operator delete (data_, std::align_val_t{kHugePage});
+    } else {
+      ::operator delete(data_);
+    }
+  }
+
+  Slot& operator[](std::size_t i) { return data_[i]; }
+  const Slot& operator[](std::size_t i) const { return data_[i]; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const Slot* begin() const { return data_; }
+  const Slot* end() const { return data_ + size_; }
+
+ private:
+  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
+  bool huge() const { return size_ * sizeof(Slot) >= kHugePage; }
+
+  Slot* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // Open addressing with linear probing over (hash, node) slots; deletion shifts the run back, so
 // there are no tombstones. Grows at 3/4 full.
 class Index {
@@ -159,32 +287,33 @@ class Index {
       if (s.node == nullptr) {
         return nullptr;
       }
-      if (s.hash == hash && s.node->key() == key) {
+      if (s.hash == hash && s.node->keyEquals(key)) {
         return s.node;
       }
     }
   }
 
   // Precondition: no node with this key.
-  void insert(Node* node) {
+  void insert(std::uint64_t hash, Node* node) {
     if ((size_ + 1) * 4 > slots_.size() * 3) {
       grow();
     }
-    place(node);
+    place(hash, node);
     ++size_;
   }
 
-  // `fresh` takes `old`'s slot (same key).
-  void replace(Node* old, Node* fresh) {
-    std::size_t i = old->hash & mask_;
+  // `fresh` takes `old`'s slot (same key, whose hash is `hash`).
+  void replace(std::uint64_t hash, Node* old, Node* fresh) {
+    std::size_t i = hash & mask_;
     while (slots_[i].node != old) {
       i = (i + 1) & mask_;
     }
     slots_[i].node = fresh;
   }
 
-  void erase(Node* node) {
-    std::size_t i = node->hash & mask_;
+  // `node`'s key hashes to `hash`.
+  void erase(std::uint64_t hash, Node* node) {
+    std::size_t i = hash & mask_;
     while (slots_[i].node != node) {
       i = (i + 1) & mask_;
     }
@@ -213,31 +342,26 @@ class Index {
   std::size_t capacity() const { return slots_.size(); }
 
  private:
-  struct Slot {
-    std::uint64_t hash = 0;
-    Node* node = nullptr;
-  };
-
-  void place(Node* node) {
-    std::size_t i = node->hash & mask_;
+  void place(std::uint64_t hash, Node* node) {
+    std::size_t i = hash & mask_;
     while (slots_[i].node != nullptr) {
       i = (i + 1) & mask_;
     }
-    slots_[i] = Slot{node->hash, node};
+    slots_[i] = Slot{hash, node};
   }
 
   void grow() {
     const std::size_t capacity = std::max<std::size_t>(16, slots_.size() * 2);
-    std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(capacity));
+    SlotArray old = std::exchange(slots_, SlotArray(capacity));
     mask_ = slots_.size() - 1;
     for (const Slot& s : old) {
       if (s.node != nullptr) {
-        place(s.node);
+        place(s.hash, s.node);
       }
     }
   }
 
-  std::vector<Slot> slots_;
+  SlotArray slots_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
 };
@@ -285,6 +409,7 @@ class Ghost {
 class MemoryStore::Shard {
  public:
   void configure(std::size_t maxEntries, std::size_t maxBytes, const MemoryStoreConfig& config) {
+    seed_ = config.hashSeed;
     maxEntries_ = maxEntries;
     maxBytes_ = maxBytes;
     maxVariants_ = config.maxVariants;
@@ -329,8 +454,8 @@ class MemoryStore::Shard {
     Node* n = index_.find(hash, key);
     if (n == nullptr) {
       makeRoom(1, entry->charge(), nullptr, graveyard);
-      n = Node::make(key, hash, Variants{std::move(entry)});
-      index_.insert(n);
+      n = Node::make(key, Variants{std::move(entry)});
+      index_.insert(hash, n);
       admit(n);
       if (policy_ == EvictionPolicy::kS3Fifo && ghost_.take(hash)) {
         n->inMain = true;
@@ -359,7 +484,7 @@ class MemoryStore::Shard {
     const std::size_t addEntries = next.size() > n->count ? next.size() - n->count : 0;
     const std::size_t addBytes = newBytes > n->bytes ? newBytes - n->bytes : 0;
     makeRoom(addEntries, addBytes, n, graveyard);
-    replace(n, Node::make(key, hash, std::move(next)), true, graveyard);
+    replace(hash, n, Node::make(key, std::move(next)), true, graveyard);
     return {};
   }
 
@@ -370,7 +495,7 @@ class MemoryStore::Shard {
       return 0;
     }
     const std::size_t count = n->count;
-    drop(n, graveyard);
+    drop(hash, n, graveyard);
     return count;
   }
 
@@ -378,14 +503,14 @@ class MemoryStore::Shard {
     std::lock_guard lock(mutex_);
     std::vector<Node*> victims;
     index_.forEach([&](Node* n) {
-      if (n->key().starts_with(prefix)) {
+      if (n->keyStartsWith(prefix)) {
         victims.push_back(n);
       }
     });
     std::size_t removed = 0;
     for (Node* n : victims) {
       removed += n->count;
-      drop(n, graveyard);
+      drop(hashOf(*n), n, graveyard);
     }
     return removed;
   }
@@ -408,9 +533,10 @@ class MemoryStore::Shard {
       }
       removed += n->count - kept.size();
       if (kept.empty()) {
-        drop(n, graveyard);
+        drop(hashOf(*n), n, graveyard);
       } else {
-        replace(n, Node::make(n->key(), n->hash, std::move(kept)), false, graveyard);
+        const std::string key = n->key();
+        replace(cache::hashOf(key, seed_), n, Node::make(key, std::move(kept)), false, graveyard);
       }
     }
     return removed;
@@ -437,6 +563,20 @@ class MemoryStore::Shard {
   }
 
  private:
+  // The hash of a stored node's key, as MemoryStore computed it to place the node.
+  std::uint64_t hashOf(const Node& n) const {
+    if (n.keySize <= Node::kHead) {
+      return cache::hashOf(std::string_view(n.head, n.keySize), seed_);
+    }
+    char buffer[256];
+    if (n.keySize <= sizeof buffer) {
+      std::memcpy(buffer, n.head, Node::kHead);
+      std::memcpy(buffer + Node::kHead, n.rest(), n.keySize - Node::kHead);
+      return cache::hashOf(std::string_view(buffer, n.keySize), seed_);
+    }
+    return cache::hashOf(n.key(), seed_);
+  }
+
   // LRU keeps everything in `small_`, as its one list.
   Queue& queueOf(const Node* n) { return n->inMain ? main_ : small_; }
 
@@ -485,8 +625,9 @@ class MemoryStore::Shard {
 
   // `fresh` (same key) takes `old`'s place in the index and its queue. A rewrite (`use`) counts as
   // a use: LRU moves it to the front, S3-FIFO bumps its counter; a purge keeps it where it was.
-  void replace(Node* old, Node* fresh, bool use, std::vector<VariantsPtr>& graveyard) {
-    index_.replace(old, fresh);
+  void replace(std::uint64_t hash, Node* old, Node* fresh, bool use,
+               std::vector<VariantsPtr>& graveyard) {
+    index_.replace(hash, old, fresh);
     forget(old);
     admit(fresh);
     fresh->inMain = old->inMain;
@@ -499,9 +640,9 @@ class MemoryStore::Shard {
     graveyard.push_back(old->release());
   }
 
-  void drop(Node* n, std::vector<VariantsPtr>& graveyard) {
+  void drop(std::uint64_t hash, Node* n, std::vector<VariantsPtr>& graveyard) {
     queueOf(n).unlink(n);
-    index_.erase(n);
+    index_.erase(hash, n);
     forget(n);
     graveyard.push_back(n->release());
   }
@@ -513,11 +654,21 @@ class MemoryStore::Shard {
     const std::size_t keepEntries = keep != nullptr ? keep->count : 0;
     while ((entries_ + addEntries > maxEntries_ || bytes_ + addBytes > maxBytes_) &&
            entries_ > keepEntries) {
-      Node* victim = policy_ == EvictionPolicy::kLru ? lruVictim(keep) : s3fifoVictim(keep);
-      evictions_ += victim->count;
-      drop(victim, graveyard);
+      const Victim victim =
+          policy_ == EvictionPolicy::kLru ? Victim{lruVictim(keep)} : s3fifoVictim(keep);
+      const std::uint64_t hash = hashOf(*victim.node);
+      if (victim.remember) {
+        ghost_.add(hash);
+      }
+      evictions_ += victim.node->count;
+      drop(hash, victim.node, graveyard);
     }
   }
+
+  struct Victim {
+    Node* node;
+    bool remember = false;  // S3-FIFO: leaves the small queue unused, for the ghost
+  };
 
   Node* lruVictim(Node* keep) {
     Node* victim = small_.tail;
@@ -529,7 +680,7 @@ class MemoryStore::Shard {
   // moves to main instead (counter cleared); one that was not leaves, remembered by the ghost. A
   // main-queue tail that was hit goes back to main's head with its counter decremented. Every pass
   // evicts or spends a hit, so the loop ends.
-  Node* s3fifoVictim(Node* keep) {
+  Victim s3fifoVictim(Node* keep) {
     for (;;) {
       bool fromSmall = !small_.empty() && (main_.empty() || small_.entries >= smallEntries_ ||
                                            small_.bytes >= smallBytes_);
@@ -546,10 +697,7 @@ class MemoryStore::Shard {
       }
       Node* t = q->tail;
       if (t->freq == 0) {
-        if (fromSmall) {
-          ghost_.add(t->hash);
-        }
-        return t;  // still linked: drop() unlinks it
+        return {t, fromSmall};  // still linked: drop() unlinks it
       }
       q->unlink(t);
       if (fromSmall) {
@@ -575,6 +723,7 @@ class MemoryStore::Shard {
   std::size_t smallEntries_ = 1;
   std::size_t smallBytes_ = 1;
   EvictionPolicy policy_ = EvictionPolicy::kLru;
+  std::uint64_t seed_ = 0;
 
   std::size_t entries_ = 0;
   std::size_t bytes_ = 0;

@@ -1,6 +1,7 @@
 // The memory store: bounds (entries, bytes, variants), exact LRU order, S3-FIFO behaviour, and
 // concurrent use from real threads.
 
+#include <algorithm>
 #include <latch>
 #include <thread>
 #include <vector>
@@ -156,12 +157,91 @@ TEST(MemoryStore, S3FifoGhostHitGoesToMain) {
   }
   ASSERT_FALSE(store.contains("k0"));
   ASSERT_TRUE(store.insert(entry("k0")).ok());  // a ghost hit
-  for (int i = 0; i < 9; ++i) {
+  for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(store.insert(entry("m" + std::to_string(i))).ok());
   }
-  // Nine newcomers pushed the small queue through, but k0 sits in main.
+  // Ten newcomers pushed the small queue through (k0 would have left with the tenth), but k0
+  // sits in main.
   EXPECT_TRUE(store.contains("k0"));
   EXPECT_FALSE(store.contains("k5"));
+}
+
+// The same with keys of every length around the store's internal split (36 bytes kept next to
+// the node's header, the rest after it) and past its 256-byte hashing buffer, and a non-zero hash
+// seed: an evicted key's hash is computed again from the node, and must match the one it was
+// stored under for the ghost to recognise it.
+TEST(MemoryStore, S3FifoGhostRecognisesKeysOfAnyLength) {
+  for (std::size_t length : {2, 35, 36, 37, 100, 256, 300}) {
+    SCOPED_TRACE(length);
+    MemoryStoreConfig config = storeConfig(10, EvictionPolicy::kS3Fifo);
+    config.hashSeed = 0x5eed1234abcdULL;
+    MemoryStore store(config);
+    const auto key = [length](const std::string& name) {
+      return name + std::string(length > name.size() ? length - name.size() : 0, '/');
+    };
+    for (int i = 0; i < 11; ++i) {
+      ASSERT_TRUE(store.insert(entry(key("k" + std::to_string(i)))).ok());
+    }
+    ASSERT_FALSE(store.contains(key("k0")));
+    ASSERT_TRUE(store.insert(entry(key("k0"))).ok());
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(store.insert(entry(key("m" + std::to_string(i)))).ok());
+    }
+    EXPECT_TRUE(store.contains(key("k0")));
+    EXPECT_FALSE(store.contains(key("k5")));
+  }
+}
+
+// Keys are compared whole, whatever their length: a key differing from a stored one only in its
+// first or last byte, or one byte shorter, misses; eviction order, prefix purges (with prefixes
+// ending on both sides of the 36-byte split) and erase see the whole key.
+TEST(MemoryStore, KeysOfEveryLengthAreComparedWhole) {
+  const std::vector<std::size_t> lengths = {1, 2, 35, 36, 37, 64, 255, 256, 257, 1000};
+  MemoryStore store(storeConfig(100));
+  std::vector<std::string> keys;
+  for (std::size_t length : lengths) {
+    std::string key = std::to_string(length) + "/";  // no key is a prefix of another
+    for (std::size_t i = key.size(); i < length; ++i) {
+      key += static_cast<char>('a' + i % 26);
+    }
+    key.resize(length);
+    keys.push_back(key);
+    ASSERT_TRUE(store.insert(entry(key, "", "body" + std::to_string(length))).ok());
+  }
+  ASSERT_TRUE(store.insert(entry("")).ok());  // the empty key is a key like the others
+  for (const std::string& key : keys) {
+    SCOPED_TRACE(key.size());
+    auto found = store.lookup(key);
+    ASSERT_TRUE(found.ok() && found.value() != nullptr);
+    EXPECT_EQ(found.value()->front()->key(), key);
+    std::string other = key;
+    other.back() = other.back() == 'z' ? 'y' : 'z';
+    EXPECT_FALSE(hit(store, other));
+    other = key;
+    other.front() = other.front() == 'z' ? 'y' : 'z';
+    EXPECT_FALSE(hit(store, other));
+    if (key.size() > 1) {  // (the 1-byte key's shorter self is the empty key, stored)
+      EXPECT_FALSE(hit(store, key.substr(0, key.size() - 1)));
+    }
+  }
+  std::vector<std::string> order = store.evictionOrder();
+  std::vector<std::string> expected = keys;
+  expected.insert(expected.begin(), "");
+  std::sort(order.begin(), order.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(order, expected);
+
+  // A purge by a 40-byte prefix of the 1000-byte key takes it and nothing else; one by a 36-byte
+  // prefix of the 37-byte key takes that one alone too (their contents differ).
+  EXPECT_EQ(store.purgePrefix(keys[9].substr(0, 40)).value(), 1u);
+  EXPECT_FALSE(store.contains(keys[9]));
+  EXPECT_EQ(store.purgePrefix(keys[4].substr(0, 36)).value(), 1u);
+  EXPECT_FALSE(store.contains(keys[4]));
+  EXPECT_EQ(store.erase(keys[8]).value(), 1u);
+  EXPECT_EQ(store.stats().entries, keys.size() - 3 + 1);
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 7}) {
+    EXPECT_TRUE(hit(store, keys[i])) << keys[i].size();
+  }
 }
 
 // S3-FIFO resists scans: keys hit before a long run of one-time keys survive it, where LRU loses
