@@ -85,7 +85,7 @@ void operator delete[](void* p, std::size_t) noexcept {
 void operator delete(void* p, const std::nothrow_t&) noexcept {
   release(p);
 }
-// The store asks for aligned blocks (huge-page index, cache-line nodes).
+// The store asks for aligned blocks: its index, on huge pages.
 void* operator new(std::size_t size, std::align_val_t align) {
   void* p =
       std::aligned_alloc(static_cast<std::size_t>(align),

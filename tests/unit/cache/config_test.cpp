@@ -123,7 +123,7 @@ TEST(Config, FailingStoreDegradesToPassThrough) {
 
 // The version CMake reads.
 TEST(Config, Version) {
-  EXPECT_EQ(kVersion, "0.2.0");
+  EXPECT_EQ(kVersion, "0.2.1");
 }
 
 }  // namespace

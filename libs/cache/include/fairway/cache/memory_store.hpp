@@ -38,9 +38,10 @@ struct MemoryStoreConfig {
 // eviction queues. Bounded by entries and bytes; evicts whole keys (all their variants).
 //
 // Lookups and inserts are O(1) (amortised; the index doubles as it fills); a lookup takes its
-// shard's lock for a probe and, under LRU, a list move — never I/O. A hit touches the index slot
-// and one allocation holding the key, the node and the reference count of the variants it hands
-// out (plus, under LRU, its two list neighbours). erase() is O(variants);
+// shard's lock for a probe and, under LRU, a list move — never I/O. A hit reads the index slot
+// and the first 128 bytes of one allocation holding the reference count of the variants it hands
+// out, the key's first bytes and the node (plus, under LRU, its two list neighbours); an index of
+// 2 MiB or more asks for transparent huge pages. erase() is O(variants);
 // purgeTag() is O(tagged entries) through a per-shard tag index; purgePrefix() scans every key,
 // one shard lock at a time. Thread-safe; see Store for the contracts.
 class MemoryStore final : public Store {

@@ -5,6 +5,6 @@
 namespace fairway::cache {
 
 // The library's version, declared here once; CMake reads it for the package version file.
-inline constexpr std::string_view kVersion = "0.2.0";
+inline constexpr std::string_view kVersion = "0.2.1";
 
 }  // namespace fairway::cache
