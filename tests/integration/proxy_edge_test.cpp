@@ -176,8 +176,43 @@ TEST(ProxyReloadTest, ReloadUnderLoadLosesNoRequest) {
 namespace fairway::testing {
 namespace {
 
+// Parses Prometheus text: sample name with its labels -> value. Checks that every line parses
+// and that each histogram's buckets are cumulative.
+std::map<std::string, double> parseSamples(const std::string& text) {
+  std::map<std::string, double> samples;
+  std::map<std::string, double> previousBucket;  // series without `le` -> last bucket value
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') {
+      EXPECT_TRUE(line.empty() || line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0)
+          << line;
+      continue;
+    }
+    std::size_t space = line.rfind(' ');
+    if (space == std::string::npos) {
+      ADD_FAILURE() << line;
+      continue;
+    }
+    std::string name = line.substr(0, space);
+    char* end = nullptr;
+    double value = std::strtod(line.c_str() + space + 1, &end);
+    EXPECT_EQ(*end, '\0') << line;
+    EXPECT_TRUE(std::isalpha(static_cast<unsigned char>(name[0]))) << line;
+    samples[name] = value;
+    if (std::size_t le = name.find("le=\""); le != std::string::npos) {
+      const std::string series = name.substr(0, le);
+      if (auto it = previousBucket.find(series); it != previousBucket.end()) {
+        EXPECT_GE(value, it->second) << "buckets must be cumulative: " << line;
+      }
+      previousBucket[series] = value;
+    }
+  }
+  return samples;
+}
+
 // /metrics is Prometheus text: every sample line parses, counters match the traffic sent, the
-// duration histogram is cumulative and counts every response.
+// duration histograms are cumulative and count every response and every answered attempt.
 TEST(ProxyAdminTest, MetricsAreValidPrometheusText) {
   auto backends = startBackends(2);
   ASSERT_EQ(backends.size(), 2U);
@@ -194,29 +229,7 @@ TEST(ProxyAdminTest, MetricsAreValidPrometheusText) {
   auto scrape = get(proxy->adminPort(), "/metrics");
   ASSERT_TRUE(scrape);
   ASSERT_EQ(scrape->status, 200);
-  std::map<std::string, double> samples;
-  std::istringstream lines(scrape->body);
-  std::string line;
-  double previousBucket = -1;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') {
-      EXPECT_TRUE(line.empty() || line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0)
-          << line;
-      continue;
-    }
-    std::size_t space = line.rfind(' ');
-    ASSERT_NE(space, std::string::npos) << line;
-    std::string name = line.substr(0, space);
-    char* end = nullptr;
-    double value = std::strtod(line.c_str() + space + 1, &end);
-    EXPECT_EQ(*end, '\0') << line;
-    EXPECT_TRUE(std::isalpha(static_cast<unsigned char>(name[0]))) << line;
-    samples[name] = value;
-    if (name.rfind("fairway_request_duration_seconds_bucket", 0) == 0) {
-      EXPECT_GE(value, previousBucket) << "buckets must be cumulative: " << line;
-      previousBucket = value;
-    }
-  }
+  std::map<std::string, double> samples = parseSamples(scrape->body);
   EXPECT_EQ(samples["fairway_requests_total"], 12);
   EXPECT_EQ(samples["fairway_responses_total{class=\"2xx\"}"], 9);
   EXPECT_EQ(samples["fairway_responses_total{class=\"5xx\"}"], 3);
@@ -235,6 +248,11 @@ TEST(ProxyAdminTest, MetricsAreValidPrometheusText) {
                 samples["fairway_backend_requests_total{upstream=\"default\",backend=\"b1\"}"],
             15);
   EXPECT_EQ(samples["fairway_retries_total"], 3);
+  // Every attempt got a response head, the retried 503s too.
+  EXPECT_EQ(samples["fairway_upstream_header_duration_seconds_count{upstream=\"default\"}"], 15);
+  EXPECT_EQ(
+      samples["fairway_upstream_header_duration_seconds_bucket{upstream=\"default\",le=\"+Inf\"}"],
+      15);
   EXPECT_EQ(samples["fairway_backend_up{upstream=\"default\",backend=\"b0\"}"], 1);
 
   auto backendsJson = get(proxy->adminPort(), "/backends");
@@ -243,6 +261,32 @@ TEST(ProxyAdminTest, MetricsAreValidPrometheusText) {
   auto health = get(proxy->adminPort(), "/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+}
+
+// The upstream histogram measures the backend's wait: three responses delayed 60 ms by the
+// backend land above the 50 ms bucket, and the sum holds at least their 180 ms.
+TEST(ProxyAdminTest, UpstreamHeaderDurationMeasuresTheBackendsWait) {
+  auto backends = startBackends(1);
+  ASSERT_EQ(backends.size(), 1U);
+  auto proxy = startProxy(proxyConfig(portsOf(backends)));
+  ASSERT_NE(proxy, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    auto response = get(proxy->port(), "/slow?delay=60ms");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
+  auto scrape = get(proxy->adminPort(), "/metrics");
+  ASSERT_TRUE(scrape);
+  std::map<std::string, double> samples = parseSamples(scrape->body);
+  const std::string series = "fairway_upstream_header_duration_seconds";
+  EXPECT_EQ(samples[series + "_count{upstream=\"default\"}"], 3);
+  EXPECT_EQ(samples[series + "_bucket{upstream=\"default\",le=\"0.05\"}"], 0);
+  EXPECT_EQ(samples[series + "_bucket{upstream=\"default\",le=\"10\"}"], 3);
+  EXPECT_GE(samples[series + "_sum{upstream=\"default\"}"], 0.18);
+  EXPECT_LT(samples[series + "_sum{upstream=\"default\"}"], 30);
+  const proxy::MetricsSnapshot m = proxy->metrics();
+  ASSERT_EQ(m.upstreams.size(), 1U);
+  EXPECT_EQ(m.upstreams[0].headerLatencyBuckets.size(), m.latencyBounds.size() + 1);
 }
 
 }  // namespace

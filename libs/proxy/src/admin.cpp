@@ -391,21 +391,35 @@ std::string formatPrometheus(const MetricsSnapshot& m) {
           << "\n";
     }
   }
+  // One histogram's series; `labels` is empty or `name="value"`.
+  auto histogram = [&](const char* name, const std::string& labels,
+                       const std::vector<std::uint64_t>& buckets, double sum) {
+    const std::string prefix = labels.empty() ? "" : labels + ",";
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < buckets.size(); ++b) {
+      cumulative += buckets[b];
+      out << name << "_bucket{" << prefix << "le=\"";
+      if (b < m.latencyBounds.size()) {
+        out << m.latencyBounds[b];
+      } else {
+        out << "+Inf";
+      }
+      out << "\"} " << cumulative << "\n";
+    }
+    const std::string braced = labels.empty() ? "" : "{" + labels + "}";
+    out << name << "_sum" << braced << " " << sum << "\n"
+        << name << "_count" << braced << " " << cumulative << "\n";
+  };
   out << "# HELP fairway_request_duration_seconds From request head to complete response.\n"
          "# TYPE fairway_request_duration_seconds histogram\n";
-  std::uint64_t cumulative = 0;
-  for (std::size_t b = 0; b < m.latencyBuckets.size(); ++b) {
-    cumulative += m.latencyBuckets[b];
-    out << "fairway_request_duration_seconds_bucket{le=\"";
-    if (b < m.latencyBounds.size()) {
-      out << m.latencyBounds[b];
-    } else {
-      out << "+Inf";
-    }
-    out << "\"} " << cumulative << "\n";
+  histogram("fairway_request_duration_seconds", "", m.latencyBuckets, m.latencySumSeconds);
+  out << "# HELP fairway_upstream_header_duration_seconds From an upstream attempt's start "
+         "(connect, or a pooled connection taken) to the backend's response head.\n"
+         "# TYPE fairway_upstream_header_duration_seconds histogram\n";
+  for (const auto& u : m.upstreams) {
+    histogram("fairway_upstream_header_duration_seconds", "upstream=\"" + labelValue(u.name) + "\"",
+              u.headerLatencyBuckets, u.headerLatencySumSeconds);
   }
-  out << "fairway_request_duration_seconds_sum " << m.latencySumSeconds << "\n"
-      << "fairway_request_duration_seconds_count " << cumulative << "\n";
   out << "# HELP fairway_backend_up Whether the balancer may pick the backend.\n"
          "# TYPE fairway_backend_up gauge\n";
   for (const auto& e : m.endpoints) {

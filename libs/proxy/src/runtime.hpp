@@ -1,7 +1,9 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -19,12 +21,28 @@
 
 namespace fairway::proxy {
 
-// One worker's counters: written by that worker only, read by the admin thread (relaxed atomics,
-// merged on scrape). No lock and no shared cache line on the request path.
-// Upper bounds of the request-duration histogram buckets, in seconds (the last is +Inf).
+// Upper bounds of the latency histograms' buckets, in seconds (the last bucket is +Inf).
 inline constexpr std::array<double, 14> kLatencyBounds = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
+// A latency histogram over kLatencyBounds: per-bucket counts (not cumulative) and the sum.
+struct LatencyHistogram {
+  std::array<Counter, kLatencyBounds.size() + 1> buckets;
+  Counter sumNs;
+
+  void record(std::chrono::nanoseconds elapsed) {
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+    std::size_t bucket = 0;
+    while (bucket < kLatencyBounds.size() && seconds > kLatencyBounds[bucket]) {
+      ++bucket;
+    }
+    buckets[bucket].add();
+    sumNs.add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, elapsed.count())));
+  }
+};
+
+// One worker's counters: written by that worker only, read by the admin thread (relaxed atomics,
+// merged on scrape). No lock and no shared cache line on the request path.
 struct WorkerMetrics {
   Counter accepted;                  // client connections accepted
   Counter refused;                   // closed at once: limits.max_connections reached
@@ -47,11 +65,13 @@ struct WorkerMetrics {
   Counter bytesToClients;
   Counter activeConnections;  // gauge: add() and sub() by the one writer
   Counter activeRequests;
-  // Request duration (head parsed -> response complete), cumulative-free buckets.
-  std::array<Counter, kLatencyBounds.size() + 1> latencyBuckets;
-  Counter latencySumNs;
+  // Request duration: head parsed -> response complete.
+  LatencyHistogram latency;
   // Responses by upstream group and status class ([group][class], class as in `responses`).
   std::vector<std::array<Counter, 6>> upstreamResponses;
+  // Per upstream group: an attempt's start (connect, or a pooled connection taken) -> the final
+  // response head from the backend.
+  std::vector<LatencyHistogram> upstreamHeaderLatency;
   // Responses by route and status class ([route][class]).
   std::vector<std::array<Counter, 6>> routeResponses;
   void sub(Counter& gauge) { gauge.value.store(gauge.get() - 1, std::memory_order_relaxed); }

@@ -392,12 +392,26 @@ Result<std::size_t> Server::purgeCache(PurgeBy by, std::string_view value) {
   return purged.value();
 }
 
+namespace {
+
+// Adds one worker's histogram to the snapshot's.
+void addHistogram(const LatencyHistogram& h, std::vector<std::uint64_t>& buckets, double& sum) {
+  for (std::size_t b = 0; b < h.buckets.size() && b < buckets.size(); ++b) {
+    buckets[b] += h.buckets[b].get();
+  }
+  sum += static_cast<double>(h.sumNs.get()) / 1e9;
+}
+
+}  // namespace
+
 MetricsSnapshot Server::metrics() const {
   MetricsSnapshot out;
   out.latencyBounds.assign(kLatencyBounds.begin(), kLatencyBounds.end());
   out.latencyBuckets.assign(kLatencyBounds.size() + 1, 0);
   for (const auto& group : state_->runtime.groups) {
-    out.upstreams.push_back({group->config().name, {0, 0, 0, 0, 0, 0}});
+    MetricsSnapshot::Upstream& u = out.upstreams.emplace_back();
+    u.name = group->config().name;
+    u.headerLatencyBuckets.assign(kLatencyBounds.size() + 1, 0);
   }
   for (std::size_t r = 0; r < state_->runtime.routeNames.size(); ++r) {
     out.routes.push_back({state_->runtime.routeNames[r],
@@ -422,10 +436,7 @@ MetricsSnapshot Server::metrics() const {
     out.upstreamBadResponses += m.upstreamBadResponses.get();
     out.retries += m.retries.get();
     out.rateLimited += m.rateLimited.get();
-    for (std::size_t b = 0; b < m.latencyBuckets.size(); ++b) {
-      out.latencyBuckets[b] += m.latencyBuckets[b].get();
-    }
-    out.latencySumSeconds += static_cast<double>(m.latencySumNs.get()) / 1e9;
+    addHistogram(m.latency, out.latencyBuckets, out.latencySumSeconds);
     for (std::size_t r = 0; r < m.routeResponses.size() && r < out.routes.size(); ++r) {
       for (std::size_t c = 0; c < 6; ++c) {
         out.routes[r].responses[c] += m.routeResponses[r][c].get();
@@ -435,6 +446,8 @@ MetricsSnapshot Server::metrics() const {
       for (std::size_t c = 0; c < 6; ++c) {
         out.upstreams[g].responses[c] += m.upstreamResponses[g][c].get();
       }
+      addHistogram(m.upstreamHeaderLatency[g], out.upstreams[g].headerLatencyBuckets,
+                   out.upstreams[g].headerLatencySumSeconds);
     }
     out.rateLimitedDryRun += m.rateLimitedDryRun.get();
     out.upstreamConnects += m.upstreamConnects.get();

@@ -469,6 +469,7 @@ Worker::Worker(Runtime& runtime, std::size_t index)
       scratch_(kReadChunk) {
   idle_.resize(runtime_.groups.size());
   metrics_.upstreamResponses = std::vector<std::array<Counter, 6>>(runtime_.groups.size());
+  metrics_.upstreamHeaderLatency = std::vector<LatencyHistogram>(runtime_.groups.size());
   metrics_.routeResponses = std::vector<std::array<Counter, 6>>(runtime_.routeNames.size());
   for (std::size_t g = 0; g < runtime_.groups.size(); ++g) {
     idle_[g].resize(runtime_.groups[g]->endpoints().size());
@@ -1551,6 +1552,9 @@ void ClientConnection::endAttempt(bool success, Failure failure, int status) {
   outcomeRecorded_ = true;
   TimePoint now = worker_.loop_.now();
   firstByteLatency_ = now - attemptStart_;
+  if (success) {
+    worker_.metrics_.upstreamHeaderLatency[group_->index()].record(firstByteLatency_);
+  }
   health::Outcome outcome = health::Outcome::response(status);
   if (!success) {
     endpoint_->failures.fetch_add(1, std::memory_order_relaxed);
@@ -2415,13 +2419,7 @@ void ClientConnection::finishResponse() {
     route_ = kNoRoute;
   }
   auto elapsed = worker_.loop_.now() - requestStart_;
-  double seconds = std::chrono::duration<double>(elapsed).count();
-  std::size_t bucket = 0;
-  while (bucket < kLatencyBounds.size() && seconds > kLatencyBounds[bucket]) {
-    ++bucket;
-  }
-  worker_.metrics_.latencyBuckets[bucket].add();
-  worker_.metrics_.latencySumNs.add(static_cast<std::uint64_t>(elapsed.count()));
+  worker_.metrics_.latency.record(elapsed);
   if (worker_.runtime_.accessLog) {
     logAccess(elapsed);
   }

@@ -37,13 +37,17 @@ struct MetricsSnapshot {
   // made by fail_mode while Redis was unreachable.
   std::uint64_t rateLimitRedisCalls = 0, rateLimitRedisErrors = 0, rateLimitDegradedDecisions = 0;
   // Request duration histogram: latencyBounds[i] seconds (the last bucket is +Inf); counts are
-  // per bucket, not cumulative.
+  // per bucket, not cumulative. The upstream histograms below use the same bounds.
   std::vector<double> latencyBounds;
   std::vector<std::uint64_t> latencyBuckets;
   double latencySumSeconds = 0;
   struct Upstream {
     std::string name;
     std::uint64_t responses[6] = {0, 0, 0, 0, 0, 0};  // as `responses`
+    // Attempt start (connect, or a pooled connection taken) to the backend's final response
+    // head, for every attempt that got one (retried ones too); as latencyBuckets.
+    std::vector<std::uint64_t> headerLatencyBuckets;
+    double headerLatencySumSeconds = 0;
   };
   std::vector<Upstream> upstreams;
   struct Route {
