@@ -113,6 +113,44 @@ TEST_F(ProxyHttpTest, KeepAliveAndPipelining) {
   EXPECT_EQ(proxy_->metrics().accepted, 1U);
 }
 
+// An idle keep-alive connection frees its buffers (timeouts.keep_alive_release, here 0: at once)
+// and serves its next request with new ones: large request and response heads, bodies of every
+// size, then pipelined requests, all answered whole and in order.
+TEST_F(ProxyHttpTest, KeepAliveAfterTheConnectionFreedItsBuffers) {
+  proxy::Config config = config_;
+  config.clientTimeouts.keepAliveRelease = std::chrono::milliseconds(0);
+  config.limits.maxRequestLineBytes = 8192;
+  config.limits.maxHeaderBytes = 8192;
+  auto proxy = startProxy(config);
+  ASSERT_NE(proxy, nullptr);
+  RawClient client(proxy->port());
+  const std::string pad(1500, 'p');
+  const std::string big(3000, 'b');
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(client.send("GET /k?size=" + std::to_string(i * 1000) + "&header=X-Big:" + big +
+                            " HTTP/1.1\r\nHost: t\r\nX-Pad: " + pad + "\r\n\r\n"));
+    auto response = client.read();
+    ASSERT_TRUE(response) << i;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body.size(), static_cast<std::size_t>(i * 1000));
+    EXPECT_EQ(response->header("x-big"), big);
+    // The connection is idle now: wait (bounded) until it has freed its buffers.
+    const auto released = static_cast<std::uint64_t>(i + 1);
+    EXPECT_TRUE(eventually([&] { return proxy->metrics().idleReleases >= released; }, 5s)) << i;
+  }
+  std::string pipelined;
+  for (int i = 0; i < 5; ++i) {
+    pipelined += "GET /p?size=" + std::to_string(100 + i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
+  }
+  ASSERT_TRUE(client.send(pipelined));
+  for (int i = 0; i < 5; ++i) {
+    auto response = client.read();
+    ASSERT_TRUE(response) << i;
+    EXPECT_EQ(response->body.size(), static_cast<std::size_t>(100 + i)) << "out of order";
+  }
+  EXPECT_EQ(proxy->metrics().accepted, 1U);
+}
+
 // Request bodies stream with Content-Length and chunked; the backend sees the same bytes.
 TEST_F(ProxyHttpTest, ForwardsContentLengthAndChunkedBodies) {
   RawClient client(port_);

@@ -340,6 +340,9 @@ std::string formatPrometheus(const MetricsSnapshot& m) {
   gauge("fairway_connections_active", "Open client connections.", m.activeConnections);
   counter("fairway_requests_total", "Requests whose head was parsed.", m.requests);
   gauge("fairway_requests_active", "Requests in flight.", m.activeRequests);
+  counter("fairway_connections_idle_released_total",
+          "Keep-alive connections that freed their buffers after timeouts.keep_alive_release idle.",
+          m.idleReleases);
   out << "# HELP fairway_responses_total Responses by status class.\n"
          "# TYPE fairway_responses_total counter\n";
   const char* classes[] = {"aborted", "1xx", "2xx", "3xx", "4xx", "5xx"};

@@ -57,7 +57,7 @@ const std::vector<std::string> kAccessFormats = {"combined", "json"};
 const std::vector<std::string> kLogLevels = {
     "none", "fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"};
 const std::vector<std::string> kClientTimeoutKeys = {"client_header", "client_body", "keep_alive",
-                                                     "client_send"};
+                                                     "keep_alive_release", "client_send"};
 
 // ---------------------------------------------------------------------------------------------
 // Names, addresses, URLs
@@ -1135,6 +1135,8 @@ Config readRoot(const Node& root, Problems& problems) {
     timeouts.duration("client_header", cfg.clientTimeouts.header, kPositiveDuration);
     timeouts.duration("client_body", cfg.clientTimeouts.body, kPositiveDuration);
     timeouts.duration("keep_alive", cfg.clientTimeouts.keepAlive, kPositiveDuration);
+    timeouts.duration("keep_alive_release", cfg.clientTimeouts.keepAliveRelease,
+                      kNonNegativeDuration);
     timeouts.duration("client_send", cfg.clientTimeouts.send, kPositiveDuration);
     readUpstreamTimeouts(timeouts, defaults.timeouts);
     timeouts.finish();

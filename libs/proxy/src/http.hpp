@@ -24,6 +24,12 @@ class HeaderBlock {
     fields_.clear();
     partName_ = false;
   }
+  // Empty, and gives its storage back.
+  void release() {
+    clear();
+    std::string().swap(arena_);
+    std::vector<Field>().swap(fields_);
+  }
   // Streaming input from llhttp: a field name or value may arrive in several pieces.
   void appendName(const char* data, std::size_t size);
   void appendValue(const char* data, std::size_t size);
@@ -112,6 +118,12 @@ class Buffer {
   // Frees the storage of an empty buffer that grew large (an idle connection keeps nothing big).
   void trim() {
     if (empty() && data_.capacity() > 16 * 1024) {
+      release();
+    }
+  }
+  // Frees the storage of an empty buffer, whatever its size.
+  void release() {
+    if (empty()) {
       std::string().swap(data_);
       start_ = 0;
     }

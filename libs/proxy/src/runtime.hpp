@@ -65,6 +65,7 @@ struct WorkerMetrics {
   Counter bytesToClients;
   Counter activeConnections;  // gauge: add() and sub() by the one writer
   Counter activeRequests;
+  Counter idleReleases;  // keep-alive connections that freed their buffers while idle
   // Request duration: head parsed -> response complete.
   LatencyHistogram latency;
   // Responses by upstream group and status class ([group][class], class as in `responses`).

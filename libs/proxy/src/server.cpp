@@ -456,6 +456,7 @@ MetricsSnapshot Server::metrics() const {
     out.bytesToClients += m.bytesToClients.get();
     out.activeConnections += static_cast<std::int64_t>(m.activeConnections.get());
     out.activeRequests += static_cast<std::int64_t>(m.activeRequests.get());
+    out.idleReleases += m.idleReleases.get();
   }
   if (const auto& shared = state_->runtime.sharedLimiter) {
     auto stats = shared->stats();

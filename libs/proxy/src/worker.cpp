@@ -257,6 +257,7 @@ class ClientConnection final : public Handler {
   bool flush();
   void closeAfterFlush();
   void armClientDeadline();
+  void releaseIdleMemory();
 
   int requestHead();
   int fail(int status);  // from a parser callback: answer `status`, stop parsing
@@ -336,6 +337,8 @@ class ClientConnection final : public Handler {
   std::string localHeaders_;      // extra fields for the next local answer (429's Retry-After...)
   std::string requestId_;
   TimePoint requestStart_{};
+  TimePoint idleSince_{};     // when the keep-alive wait began
+  bool idleRelease_ = false;  // the deadline is releaseIdleMemory's, not the keep-alive timeout
 
   // The exchange with the upstream group.
   static constexpr std::size_t kNoRoute = ~std::size_t{0};
@@ -869,7 +872,10 @@ void ClientConnection::armClientDeadline() {
   TimePoint now = worker_.loop_.now();
   switch (phase_) {
     case Phase::kIdle:
-      worker_.loop_.setDeadline(*this, now + timeouts.keepAlive);
+      idleSince_ = now;
+      idleRelease_ = timeouts.keepAliveRelease < timeouts.keepAlive;
+      worker_.loop_.setDeadline(
+          *this, now + (idleRelease_ ? timeouts.keepAliveRelease : timeouts.keepAlive));
       break;
     case Phase::kHead:
       break;  // set once, at the first byte of the request: the whole head must arrive in time
@@ -885,6 +891,16 @@ void ClientConnection::armClientDeadline() {
 void ClientConnection::onDeadline() {
   if (fd_ < 0) {
     return;
+  }
+  if (phase_ == Phase::kIdle && idleRelease_) {
+    idleRelease_ = false;
+    if (out_.empty()) {  // else this is the send timeout: flush() replaced the deadline
+      releaseIdleMemory();
+      worker_.metrics_.idleReleases.add();
+      worker_.loop_.setDeadline(*this,
+                                idleSince_ + worker_.runtime_.config.clientTimeouts.keepAlive);
+      return;
+    }
   }
   worker_.metrics_.clientTimeouts.add();
   if (!out_.empty()) {
@@ -930,7 +946,7 @@ void ClientConnection::close() {
   EventLoop::forget(*this);
   in_.clear();
   out_.clear();
-  out_.trim();
+  releaseIdleMemory();  // a recycled object keeps nothing of its last client
   worker_.runtime_.connections.fetch_sub(1, std::memory_order_relaxed);
   worker_.metrics_.sub(worker_.metrics_.activeConnections);
   worker_.recycle(this);
@@ -2443,6 +2459,26 @@ void ClientConnection::finishResponse() {
   if (!out_.empty()) {
     flush();
   }
+}
+
+// What the last exchange left allocated — the request's and the response's header fields, URL,
+// heads, byte queues — goes back to the allocator once the connection has waited
+// timeouts.keep_alive_release for its next request (onDeadline): an idle keep-alive connection
+// holds only its object (about 1 KiB), while a busy one keeps its warm buffers and allocates
+// nothing per request.
+void ClientConnection::releaseIdleMemory() {
+  if ((phase_ != Phase::kIdle && fd_ >= 0) || !in_.empty() || !out_.empty()) {
+    return;
+  }
+  headers_.release();
+  responseHeaders_.release();
+  for (std::string* s :
+       {&url_, &head_, &requestId_, &localHeaders_, &replay_, &heldHead_, &heldBody_, &teeBody_}) {
+    std::string().swap(*s);
+  }
+  requestOut_.release();
+  out_.release();
+  in_.release();
 }
 
 // =============================================================================================

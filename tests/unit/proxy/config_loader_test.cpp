@@ -77,7 +77,7 @@ std::string dump(const Config& c) {
     << lim.maxRequestsPerConnection << "\n";
   const ClientTimeouts& ct = c.clientTimeouts;
   o << "client timeouts " << d(ct.header) << " " << d(ct.body) << " " << d(ct.keepAlive) << " "
-    << d(ct.send) << "\n";
+    << d(ct.send) << " " << d(ct.keepAliveRelease) << "\n";
   for (const UpstreamConfig& u : c.upstreams) {
     o << "upstream " << u.name << "\n";
     for (const BackendConfig& b : u.backends) {
@@ -294,6 +294,14 @@ TEST(ConfigLoaderTest, CacheSection) {
 // ---------------------------------------------------------------------------------------------
 // Formats
 
+// timeouts.keep_alive_release may be 0: an idle connection frees its buffers at once.
+TEST(ConfigLoaderTest, KeepAliveReleaseMayBeZero) {
+  const LoadResult result =
+      yaml("backends: [{url: 'http://127.0.0.1:3001'}]\ntimeouts: {keep_alive_release: 0s}\n");
+  ASSERT_TRUE(result.config) << problemsOf(result);
+  EXPECT_EQ(result.config->clientTimeouts.keepAliveRelease, 0ms);
+}
+
 // The richer file: listeners, defaults at the top level, upstream overrides, routes.
 TEST(ConfigLoaderTest, RicherFileBuildsUpstreamsAndRoutes) {
   const LoadResult result = loadConfigFile(kDataDir + "/rich.yaml");
@@ -307,7 +315,8 @@ TEST(ConfigLoaderTest, RicherFileBuildsUpstreamsAndRoutes) {
   EXPECT_EQ(c.limits.maxBodyBytes, 10u * 1024 * 1024);
   EXPECT_EQ(c.clientTimeouts.header, 5s);
   EXPECT_EQ(c.clientTimeouts.keepAlive, 2min);
-  EXPECT_EQ(c.clientTimeouts.body, 60s);  // default
+  EXPECT_EQ(c.clientTimeouts.body, 60s);               // default
+  EXPECT_EQ(c.clientTimeouts.keepAliveRelease, 25ms);  // default
 
   ASSERT_EQ(c.upstreams.size(), 2u);
   const UpstreamConfig& api = c.upstreams[0];
@@ -539,6 +548,8 @@ TEST(ConfigLoaderTest, EachProblemNamesItsKey) {
        "must be a size in bytes"},
       {"limits range", b + "limits: {max_headers: 0}\n", "limits.max_headers",
        "must be >= 1 (got 0)"},
+      {"keep-alive release below zero", b + "timeouts: {keep_alive_release: -1s}\n",
+       "timeouts.keep_alive_release", "must not be negative (got -1s)"},
       {"client timeout in an upstream",
        "upstreams: {api: {backends: ['http://a:1'], timeouts: {keep_alive: 5s}}}\n",
        "upstreams.api.timeouts.keep_alive", "set timeouts.keep_alive at the top level"},

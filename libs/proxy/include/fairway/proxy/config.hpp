@@ -45,6 +45,9 @@ struct ClientTimeouts {
   Duration body = std::chrono::seconds(60);       // timeouts.client_body: between two body reads
   Duration keepAlive = std::chrono::seconds(75);  // timeouts.keep_alive: idle between requests
   Duration send = std::chrono::seconds(60);       // timeouts.client_send: a stalled client reader
+  // timeouts.keep_alive_release: how long a connection waits idle for its next request before it
+  // frees the buffers its last exchange filled (0: at once). A busy connection keeps them warm.
+  Duration keepAliveRelease = std::chrono::milliseconds(25);
 };
 
 struct UpstreamTimeouts {

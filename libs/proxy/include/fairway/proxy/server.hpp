@@ -57,6 +57,9 @@ struct MetricsSnapshot {
   };
   std::vector<Route> routes;
   std::int64_t activeConnections = 0, activeRequests = 0;
+  // Keep-alive connections that freed their exchange's buffers after
+  // timeouts.keep_alive_release idle.
+  std::uint64_t idleReleases = 0;
 
   struct Endpoint {
     std::string upstream, id, address;
