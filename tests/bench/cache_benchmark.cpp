@@ -36,14 +36,19 @@ namespace {
 std::atomic<bool> counting{false};
 std::atomic<std::int64_t> liveBytes{0};
 
-void* allocate(std::size_t size) {
-  void* p = std::malloc(size == 0 ? 1 : size);
-  if (p == nullptr) {
-    throw std::bad_alloc();
-  }
-  if (counting.load(std::memory_order_relaxed)) {
+// Counts `p` (or nothing when null) and hands it on.
+void* counted(void* p) {
+  if (p != nullptr && counting.load(std::memory_order_relaxed)) {
     liveBytes.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)),
                         std::memory_order_relaxed);
+  }
+  return p;
+}
+
+void* allocate(std::size_t size) {
+  void* p = counted(std::malloc(size == 0 ? 1 : size));
+  if (p == nullptr) {
+    throw std::bad_alloc();
   }
   return p;
 }
@@ -64,11 +69,7 @@ void* operator new[](std::size_t size) {
   return allocate(size);
 }
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  void* p = std::malloc(size == 0 ? 1 : size);
-  if (p != nullptr && counting.load(std::memory_order_relaxed)) {
-    liveBytes.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)));
-  }
-  return p;
+  return counted(std::malloc(size == 0 ? 1 : size));
 }
 void operator delete(void* p) noexcept {
   release(p);
@@ -87,16 +88,11 @@ void operator delete(void* p, const std::nothrow_t&) noexcept {
 }
 // The store asks for aligned blocks: its index, on huge pages.
 void* operator new(std::size_t size, std::align_val_t align) {
-  void* p =
-      std::aligned_alloc(static_cast<std::size_t>(align),
-                         (std::max<std::size_t>(size, 1) + static_cast<std::size_t>(align) - 1) &
-                             ~(static_cast<std::size_t>(align) - 1));
+  const auto alignment = static_cast<std::size_t>(align);
+  void* p = counted(std::aligned_alloc(
+      alignment, (std::max<std::size_t>(size, 1) + alignment - 1) & ~(alignment - 1)));
   if (p == nullptr) {
     throw std::bad_alloc();
-  }
-  if (counting.load(std::memory_order_relaxed)) {
-    liveBytes.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)),
-                        std::memory_order_relaxed);
   }
   return p;
 }
